@@ -1,0 +1,41 @@
+# pwaffine: every target creates .venv and installs what it needs by itself.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip --disable-pip-version-check
+export MPLBACKEND := Agg
+
+.PHONY: install install-test test bench bench-quick clean
+
+## Runtime install (numpy, scipy, numba, matplotlib + pwaffine, editable).
+$(VENV)/.runtime: setup.cfg pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e .
+	touch $@
+
+## Test extra (pytest, hypothesis, pytest-benchmark, mpmath).
+$(VENV)/.test: $(VENV)/.runtime
+	$(PIP) install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.runtime
+install-test: $(VENV)/.test
+
+## The test suite, hypothesis derandomized (profile "ci") so a failure replays.
+## pytest exits 5 when it collected no tests: that is a failure too.
+test: $(VENV)/.test
+	@HYPOTHESIS_PROFILE=$${HYPOTHESIS_PROFILE:-ci} $(PY) -m pytest -q -p no:cacheprovider; \
+	status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; \
+	exit $$status
+
+## Benchmarks: full run writes benchmarks/RESULTS.md; quick run is a CI smoke test.
+bench: $(VENV)/.test
+	$(PY) benchmarks/run.py
+
+bench-quick: $(VENV)/.test
+	$(PY) benchmarks/run.py --quick
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
