@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check
 export MPLBACKEND := Agg
 
-.PHONY: install install-test test bench bench-quick clean
+.PHONY: install install-test test bench bench-quick figure1 study clean
 
 ## Runtime install (numpy, scipy, numba, matplotlib + pwaffine, editable).
 $(VENV)/.runtime: setup.cfg pyproject.toml
@@ -30,6 +30,24 @@ test: $(VENV)/.test
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; \
 	exit $$status
 
+## The paper's Figure 1: slices of the study's models are computed once into
+## results/figure1.npz (recomputed when the library or the script changes), then plotted.
+SOURCES := $(wildcard pwaffine/*.py)
+
+results/figure1.npz: $(SOURCES) figures/figure1.py | $(VENV)/.runtime
+	@mkdir -p results
+	rm -f $@
+	$(PY) figures/figure1.py --cache $@ --no-plot
+
+figures/figure1.png: results/figure1.npz figures/matplotlibrc
+	$(PY) figures/figure1.py --out $@ --cache results/figure1.npz
+
+figure1: figures/figure1.png
+
+## The 50-model study (about 10 minutes on 2 cores): study/study.csv, study/study.md.
+study: $(VENV)/.runtime
+	$(PY) -m pwaffine study --runs 50 --seed 0 --out study
+
 ## Benchmarks: full run writes benchmarks/RESULTS.md; quick run is a CI smoke test.
 bench: $(VENV)/.test
 	$(PY) benchmarks/run.py
@@ -38,4 +56,4 @@ bench-quick: $(VENV)/.test
 	$(PY) benchmarks/run.py --quick
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis results

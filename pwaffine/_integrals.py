@@ -30,6 +30,9 @@ _LOG_2PI = np.log(2.0 * np.pi)
 #: largest term, plus log(n_terms): the skipped total is < exp(-40) relative.
 SKIP_MARGIN = 40.0
 
+#: Batches smaller than this run on one thread: thread start-up would cost more.
+PARALLEL_MIN_POINTS = 4096
+
 #: Noiseless models with n > 1: a point belongs to the image curve when its
 #: distance to the curve is at most ``CURVE_RTOL * (1 + |x|_inf)``.
 CURVE_RTOL = 1e-9
@@ -50,6 +53,7 @@ class IntervalTables:
     lower: np.ndarray
     upper: np.ndarray
     log_coef: np.ndarray
+    log_shape: np.ndarray
     slope_mean: np.ndarray
     inv_var: np.ndarray
     post_gain: np.ndarray
@@ -59,7 +63,7 @@ class IntervalTables:
     log_skip: float
 
 
-def interval_tables(regions, prior, noise_std):
+def interval_tables(regions, prior, noise_std, keep_zero_weights=False):
     """Precompute the constants of :func:`logpdf_intervals`.
 
     Parameters
@@ -67,12 +71,17 @@ def interval_tables(regions, prior, noise_std):
     regions : IntervalRegions
     prior : GaussianMixture with ``n_features == 1``
     noise_std : ndarray of shape (n,), all positive
+    keep_zero_weights : bool, default=False
+        Keep components of weight 0 (their ``log_coef`` is ``-inf``), as the
+        score needs their weight partials.
     """
     inv_noise = 1.0 / noise_std
     slopes = regions.linear[:, :, 0] * inv_noise  # whitened A_k, (K, n)
     g = np.sqrt(np.einsum("kt,kt->k", slopes, slopes))
     unit = np.divide(slopes, g[:, None], out=np.zeros_like(slopes), where=g[:, None] > 0)
     keep = prior.weights > 0
+    if keep_zero_weights:
+        keep[:] = True
     mu = prior.means[keep, 0]
     var = prior.covariances[keep, 0, 0]
     tau2 = var * g[:, None] ** 2  # prior variance of the line coordinate, (K, J)
@@ -84,7 +93,8 @@ def interval_tables(regions, prior, noise_std):
         offset=np.ascontiguousarray(regions.offset * inv_noise),
         lower=np.ascontiguousarray(regions.lower),
         upper=np.ascontiguousarray(regions.upper),
-        log_coef=np.log(prior.weights[keep]) - 0.5 * np.log1p(tau2),
+        log_coef=_log(prior.weights[keep]) - 0.5 * np.log1p(tau2),
+        log_shape=-0.5 * np.log1p(tau2),
         slope_mean=g[:, None] * mu,
         inv_var=1.0 / v,
         post_gain=g[:, None] * var / v,
@@ -95,12 +105,19 @@ def interval_tables(regions, prior, noise_std):
     )
 
 
+def _log(values):
+    with np.errstate(divide="ignore"):
+        return np.log(values)
+
+
 def logpdf_intervals(tables, X):
     """Log density at the rows of ``X`` (shape ``(n_samples, n)``) from precomputed tables."""
     Xw = np.ascontiguousarray(X * tables.inv_noise)
     out = np.empty(X.shape[0])
     t = tables
-    _kernels.logpdf_intervals(
+    kernel = (_kernels.logpdf_intervals if X.shape[0] >= PARALLEL_MIN_POINTS
+              else _kernels.logpdf_intervals_serial)
+    kernel(
         Xw, t.unit, t.offset, t.lower, t.upper,
         t.log_coef, t.slope_mean, t.inv_var, t.post_gain, t.post_shift, t.post_scale,
         t.log_const, t.log_skip, out,
@@ -151,3 +168,106 @@ def logpdf_noiseless_intervals(regions, prior, X):
             log_prior = logsumexp(prior._component_logpdf(z[inside, None]), axis=1)
             terms[k, inside] = log_prior - 0.5 * np.log(a2)
     return logsumexp(terms, axis=0)
+
+
+def score_intervals(model, X):
+    """Per-point gradient of ``log p(x)`` with respect to the model's parameters.
+
+    Parameters
+    ----------
+    model : PushforwardModel with a 1-D latent and positive noise
+    X : ndarray of shape (n_samples, n)
+
+    Returns
+    -------
+    log_p : ndarray of shape (n_samples,)
+    scores : ndarray of shape (n_samples, n_parameters)
+        Columns in the order of ``model.parameters()``; mixture weights are
+        raw partial derivatives (the weights treated as free, no constraint),
+        covariance entries are derivatives with respect to the variance.
+    """
+    from .regions import interval_pieces
+
+    prior, net = model.prior, model.network
+    noise = model._noise
+    pieces, gains = interval_pieces(net)
+    t = interval_tables(pieces, prior, noise, keep_zero_weights=True)
+    Xw = np.ascontiguousarray(X * t.inv_noise)
+    N, n = X.shape
+    K, J = t.log_coef.shape
+    log_weight = _log(prior.weights)
+    out = {name: np.empty(shape) for name, shape in (
+        ("log_p", (N,)), ("d_weight", (N, J)), ("d_mean", (N, J)), ("d_var", (N, J)),
+        ("d_linear", (N, K, n)), ("d_offset", (N, K, n)), ("d_noise", (N, n)))}
+    slopes = np.ascontiguousarray(pieces.linear[:, :, 0] * t.inv_noise)
+    _kernels.score_intervals(
+        Xw, slopes, t.unit, t.offset, t.lower, t.upper, t.log_coef, log_weight,
+        t.log_shape, t.slope_mean, t.inv_var, t.post_gain, t.post_shift,
+        t.post_scale, np.ascontiguousarray(prior.means[:, 0]),
+        np.ascontiguousarray(prior.covariances[:, 0, 0]), np.ascontiguousarray(t.inv_noise),
+        t.log_skip, out["log_p"], out["d_weight"], out["d_mean"], out["d_var"],
+        out["d_linear"], out["d_offset"], out["d_noise"],
+    )
+    jac_linear, jac_offset = piece_map_jacobians(net, gains)  # (K, n, P) each
+    d_net = (np.einsum("nkt,ktp->np", out["d_linear"], jac_linear)
+             + np.einsum("nkt,ktp->np", out["d_offset"], jac_offset))
+    if np.all(noise == noise[0]):
+        d_noise = out["d_noise"].sum(axis=1, keepdims=True)
+    else:
+        d_noise = out["d_noise"]
+    scores = np.hstack([out["d_weight"], out["d_mean"], out["d_var"], d_net, d_noise])
+    return out["log_p"] + t.log_const, scores
+
+
+def piece_map_jacobians(network, gains):
+    """Derivatives of each piece's map ``z -> A z + c`` with respect to the network's parameters.
+
+    With the activation pattern of a piece fixed, ``A`` and ``c`` are
+    polynomials in the weights and biases; they are differentiated by
+    back-propagation through the fixed pattern.
+
+    Parameters
+    ----------
+    network : ReLUNetwork with ``n_inputs == 1``
+    gains : list of ndarray
+        From :func:`pwaffine.regions.interval_pieces`.
+
+    Returns
+    -------
+    jac_linear, jac_offset : ndarray of shape (n_pieces, n_outputs, n_network_parameters)
+        Parameters ordered as in ``model.parameters()``: for each layer its
+        weights (row-major) then its biases.
+    """
+    L = network.n_layers
+    K = gains[0].shape[0] if gains else 1
+    n = network.n_outputs
+    # Forward: the coefficient of z (A) and the constant (C) after each layer.
+    A = [np.broadcast_to(network.weights[0][:, 0], (K, network.weights[0].shape[0]))]
+    C = [np.broadcast_to(network.biases[0], (K, network.biases[0].shape[0]))]
+    inputs_A = [np.ones((K, 1))]
+    inputs_C = [np.zeros((K, 1))]
+    for layer in range(1, L):
+        gA = gains[layer - 1] * A[-1]
+        gC = gains[layer - 1] * C[-1]
+        inputs_A.append(gA)
+        inputs_C.append(gC)
+        A.append(gA @ network.weights[layer].T)
+        C.append(gC @ network.weights[layer].T + network.biases[layer])
+    blocks_linear, blocks_offset = [], []
+    # Backward, for each output coordinate's A and C separately.
+    for target in ("A", "C"):
+        per_layer = [None] * L
+        # Upstream gradient of the pre-activation of the last layer: (K, n, n) identity.
+        upstream = np.broadcast_to(np.eye(n), (K, n, n))
+        for layer in range(L - 1, -1, -1):
+            src = inputs_A[layer] if target == "A" else inputs_C[layer]
+            dW = upstream[:, :, :, None] * src[:, None, None, :]  # (K, n_out, out_l, in_l)
+            db = upstream if target == "C" else np.zeros_like(upstream)
+            per_layer[layer] = np.concatenate(
+                [dW.reshape(K, n, -1), db.reshape(K, n, -1)], axis=2)
+            if layer > 0:
+                back = upstream @ network.weights[layer]  # (K, n, width_{l-1})
+                upstream = back * gains[layer - 1][:, None, :]
+        block = np.concatenate(per_layer, axis=2)
+        (blocks_linear if target == "A" else blocks_offset).append(block)
+    return blocks_linear[0], blocks_offset[0]

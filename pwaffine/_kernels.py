@@ -181,6 +181,96 @@ def log_interval_mass_array(a, b, out):
 # --------------------------------------------------------------------------
 # Density for a 1-D latent
 # --------------------------------------------------------------------------
+@_jit
+def _interval_terms(
+    X, i, unit, offset, lower, upper,
+    log_coef, slope_mean, inv_var, post_gain, post_shift, post_scale,
+    log_skip, line, gauss, term, alpha, beta,
+):
+    """Region-component log terms of point ``i`` (see :func:`logpdf_intervals`).
+
+    Fills ``line[k]`` (the point's coordinate along region k's line) and, per
+    term ``idx = k * J + j``, ``gauss`` (the Gaussian part), ``alpha``/``beta``
+    (standardised interval ends) and ``term`` (the log term, ``-inf`` where
+    skipped).  Returns ``(top, total)``: the largest term and
+    ``sum(exp(term - top))``.
+    """
+    n = X.shape[1]
+    n_regions, n_components = log_coef.shape
+    n_terms = n_regions * n_components
+    best = -math.inf
+    best_idx = 0
+    for k in range(n_regions):
+        w = 0.0
+        for t in range(n):
+            w += unit[k, t] * (X[i, t] - offset[k, t])
+        d = 0.0
+        for t in range(n):
+            r = X[i, t] - offset[k, t] - w * unit[k, t]
+            d += r * r
+        line[k] = w
+        for j in range(n_components):
+            idx = k * n_components + j
+            q = w - slope_mean[k, j]
+            gpart = log_coef[k, j] - 0.5 * (d + q * q * inv_var[k, j])
+            m = post_gain[k, j] * w + post_shift[k, j]
+            a = (lower[k] - m) * post_scale[k, j]
+            b = (upper[k] - m) * post_scale[k, j]
+            ub = gpart
+            if a > 0.0:
+                ub -= 0.5 * a * a + _LOG_2
+            elif b < 0.0:
+                ub -= 0.5 * b * b + _LOG_2
+            gauss[idx] = gpart
+            term[idx] = ub
+            alpha[idx] = a
+            beta[idx] = b
+            if ub > best:
+                best = ub
+                best_idx = idx
+    best_term = gauss[best_idx] + log_interval_mass(alpha[best_idx], beta[best_idx])
+    top = best_term
+    cut = top - log_skip
+    for idx in range(n_terms):
+        if idx == best_idx:
+            term[idx] = best_term
+        elif term[idx] >= cut:
+            value = gauss[idx] + log_interval_mass(alpha[idx], beta[idx])
+            term[idx] = value
+            if value > top:
+                top = value
+                cut = top - log_skip
+        else:
+            term[idx] = -math.inf
+    total = 0.0
+    if top > -math.inf:
+        for idx in range(n_terms):
+            total += math.exp(term[idx] - top)
+    return top, total
+
+
+@_jit
+def _logpdf_intervals_range(
+    X, unit, offset, lower, upper,
+    log_coef, slope_mean, inv_var, post_gain, post_shift, post_scale,
+    log_const, log_skip, out, start, stop,
+):
+    """:func:`logpdf_intervals` for the points ``start:stop`` (serial)."""
+    n_regions, n_components = log_coef.shape
+    n_terms = n_regions * n_components
+    line = np.empty(n_regions)
+    gauss = np.empty(n_terms)
+    term = np.empty(n_terms)
+    alpha = np.empty(n_terms)
+    beta = np.empty(n_terms)
+    for i in range(start, stop):
+        top, total = _interval_terms(
+            X, i, unit, offset, lower, upper, log_coef, slope_mean, inv_var, post_gain,
+            post_shift, post_scale, log_skip, line, gauss, term, alpha, beta,
+        )
+        out[i] = log_const + top + math.log(total) if top > -math.inf else -math.inf
+
+
 @_pjit
 def logpdf_intervals(
     X, unit, offset, lower, upper,
@@ -217,64 +307,147 @@ def logpdf_intervals(
     log_const, log_skip : float
     out : (n_samples,) output.
     """
+    n_samples = X.shape[0]
+    n_chunks = (n_samples + _CHUNK - 1) // _CHUNK
+    for chunk in nb.prange(n_chunks):
+        _logpdf_intervals_range(
+            X, unit, offset, lower, upper, log_coef, slope_mean, inv_var, post_gain,
+            post_shift, post_scale, log_const, log_skip, out,
+            chunk * _CHUNK, min(n_samples, (chunk + 1) * _CHUNK),
+        )
+
+
+@_jit
+def logpdf_intervals_serial(
+    X, unit, offset, lower, upper,
+    log_coef, slope_mean, inv_var, post_gain, post_shift, post_scale,
+    log_const, log_skip, out,
+):
+    """:func:`logpdf_intervals` on one thread (cheaper for small batches)."""
+    _logpdf_intervals_range(
+        X, unit, offset, lower, upper, log_coef, slope_mean, inv_var, post_gain,
+        post_shift, post_scale, log_const, log_skip, out, 0, X.shape[0],
+    )
+
+
+@_jit
+def _truncated_moments(a, b, log_mass):
+    """Mean and second moment of a standard normal truncated to ``(a, b)``.
+
+    ``log_mass = log P(a < U < b)``; the density ratios are formed in log
+    space so that far-tail intervals do not overflow.
+    """
+    pa = 0.0
+    qa = 0.0
+    if a > -math.inf:
+        pa = math.exp(-0.5 * a * a - _LOG_SQRT_2PI - log_mass)
+        qa = a * pa
+    pb = 0.0
+    qb = 0.0
+    if b < math.inf:
+        pb = math.exp(-0.5 * b * b - _LOG_SQRT_2PI - log_mass)
+        qb = b * pb
+    return pa - pb, 1.0 + qa - qb
+
+
+@_pjit
+def score_intervals(
+    X, slopes, unit, offset, lower, upper,
+    log_coef, log_weight, log_shape, slope_mean, inv_var, post_gain, post_shift, post_scale,
+    means, variances, inv_noise, log_skip,
+    log_p, d_weight, d_mean, d_var, d_linear, d_offset, d_noise,
+):
+    """Gradient of ``log p(x)`` with respect to the model's primitive parameters.
+
+    For each point (whitened as in :func:`logpdf_intervals`) and each term
+    ``(k, j)`` with responsibility ``w_kj = term_kj / p``, the posterior of ``z``
+    truncated to region ``k`` has mean ``E1`` and second moment ``E2``; then,
+    with ``r = x - c_k`` in whitened units and ``s_t`` the noise standard
+    deviations::
+
+        d/d weight_j   = sum_k term_kj / (weight_j p)          (raw partial)
+        d/d mean_j     = sum_k w_kj (E1 - mean_j) / var_j
+        d/d var_j      = sum_k w_kj ((E2 - 2 mean_j E1 + mean_j^2) / var_j - 1) / (2 var_j)
+        d/d A_kt       = w_kj (r_t E1 - a_kt E2) / s_t          (A_k: region slope)
+        d/d c_kt       = w_kj (r_t - a_kt E1) / s_t
+        d/d s_t        = sum w_kj (r_t^2 - 2 a_kt r_t E1 + a_kt^2 E2 - 1) / s_t
+
+    The breakpoints' own derivatives cancel because ``f`` is continuous.
+    Components of weight 0 (``log_weight = -inf``) get their raw weight
+    partial from all regions, unskipped.  ``log_p`` excludes the constant
+    ``log_const`` of :func:`logpdf_intervals`.
+
+    Parameters
+    ----------
+    slopes : (K, n) whitened region slopes; ``log_shape = log_coef - log_weight``
+        (finite also for zero weights); ``means``, ``variances`` : (J,).
+    Outputs ``d_weight``, ``d_mean``, ``d_var`` : (N, J); ``d_linear``,
+    ``d_offset`` : (N, K, n); ``d_noise`` : (N, n); all overwritten.
+    """
     n_samples, n = X.shape
     n_regions, n_components = log_coef.shape
     n_terms = n_regions * n_components
     n_chunks = (n_samples + _CHUNK - 1) // _CHUNK
     for chunk in nb.prange(n_chunks):
+        line = np.empty(n_regions)
         gauss = np.empty(n_terms)
-        bound = np.empty(n_terms)
+        term = np.empty(n_terms)
         alpha = np.empty(n_terms)
         beta = np.empty(n_terms)
-        stop = min(n_samples, (chunk + 1) * _CHUNK)
-        for i in range(chunk * _CHUNK, stop):
-            best = -math.inf
-            best_idx = 0
+        for i in range(chunk * _CHUNK, min(n_samples, (chunk + 1) * _CHUNK)):
+            top, total = _interval_terms(
+                X, i, unit, offset, lower, upper, log_coef, slope_mean, inv_var, post_gain,
+                post_shift, post_scale, log_skip, line, gauss, term, alpha, beta,
+            )
+            lp = top + math.log(total)
+            log_p[i] = lp
+            for j in range(n_components):
+                d_weight[i, j] = 0.0
+                d_mean[i, j] = 0.0
+                d_var[i, j] = 0.0
             for k in range(n_regions):
-                w = 0.0
                 for t in range(n):
-                    w += unit[k, t] * (X[i, t] - offset[k, t])
-                d = 0.0
+                    d_linear[i, k, t] = 0.0
+                    d_offset[i, k, t] = 0.0
+            for t in range(n):
+                d_noise[i, t] = 0.0
+            for idx in range(n_terms):
+                if term[idx] == -math.inf:
+                    continue
+                k = idx // n_components
+                j = idx - k * n_components
+                resp = math.exp(term[idx] - lp)
+                log_mass = term[idx] - gauss[idx]
+                r1, r2 = _truncated_moments(alpha[idx], beta[idx], log_mass)
+                sd = 1.0 / post_scale[k, j]
+                m = post_gain[k, j] * line[k] + post_shift[k, j]
+                e1 = m + sd * r1
+                e2 = m * m + 2.0 * m * sd * r1 + sd * sd * r2
+                mu = means[j]
+                var = variances[j]
+                d_weight[i, j] += math.exp(term[idx] - lp - log_weight[j])
+                d_mean[i, j] += resp * (e1 - mu) / var
+                d_var[i, j] += resp * ((e2 - 2.0 * mu * e1 + mu * mu) / var - 1.0) / (2.0 * var)
                 for t in range(n):
-                    r = X[i, t] - offset[k, t] - w * unit[k, t]
-                    d += r * r
-                for j in range(n_components):
-                    idx = k * n_components + j
+                    r = X[i, t] - offset[k, t]
+                    a = slopes[k, t]
+                    d_linear[i, k, t] += resp * (r * e1 - a * e2) * inv_noise[t]
+                    d_offset[i, k, t] += resp * (r - a * e1) * inv_noise[t]
+                    d_noise[i, t] += resp * (r * r - 2.0 * a * r * e1 + a * a * e2 - 1.0) * inv_noise[t]
+            # Raw weight partials of absent components: p_j(x) / p(x), unskipped.
+            for j in range(n_components):
+                if log_weight[j] > -math.inf:
+                    continue
+                for k in range(n_regions):
+                    w = line[k]
+                    d = 0.0
+                    for t in range(n):
+                        r = X[i, t] - offset[k, t] - w * unit[k, t]
+                        d += r * r
                     q = w - slope_mean[k, j]
-                    gpart = log_coef[k, j] - 0.5 * (d + q * q * inv_var[k, j])
                     m = post_gain[k, j] * w + post_shift[k, j]
                     a = (lower[k] - m) * post_scale[k, j]
                     b = (upper[k] - m) * post_scale[k, j]
-                    ub = gpart
-                    if a > 0.0:
-                        ub -= 0.5 * a * a + _LOG_2
-                    elif b < 0.0:
-                        ub -= 0.5 * b * b + _LOG_2
-                    gauss[idx] = gpart
-                    bound[idx] = ub
-                    alpha[idx] = a
-                    beta[idx] = b
-                    if ub > best:
-                        best = ub
-                        best_idx = idx
-            best_term = gauss[best_idx] + log_interval_mass(alpha[best_idx], beta[best_idx])
-            top = best_term
-            cut = top - log_skip
-            for idx in range(n_terms):
-                if idx == best_idx:
-                    bound[idx] = best_term
-                elif bound[idx] >= cut:
-                    term = gauss[idx] + log_interval_mass(alpha[idx], beta[idx])
-                    bound[idx] = term
-                    if term > top:
-                        top = term
-                        cut = top - log_skip
-                else:
-                    bound[idx] = -math.inf
-            if top == -math.inf:
-                out[i] = -math.inf
-                continue
-            total = 0.0
-            for idx in range(n_terms):
-                total += math.exp(bound[idx] - top)
-            out[i] = log_const + top + math.log(total)
+                    value = (log_shape[k, j] - 0.5 * (d + q * q * inv_var[k, j])
+                             + log_interval_mass(a, b))
+                    d_weight[i, j] += math.exp(value - lp)

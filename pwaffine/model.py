@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from . import _integrals
+from . import _integrals, _parameters
 from ._validation import check_array, check_int, check_rng, check_samples
 from .mixture import GaussianMixture
 from .network import ReLUNetwork
@@ -155,6 +155,42 @@ class PushforwardModel:
         """Alias of :meth:`logpdf`, as in scikit-learn density estimators."""
         return self.logpdf(X)
 
+    def score(self, X):
+        """Gradient of ``log p(x)`` with respect to every parameter, point by point.
+
+        Analytic: on each region the posterior of ``z`` is a truncated normal,
+        and every derivative is an expectation of a polynomial in ``z`` under it
+        (the breakpoints' own movement contributes nothing because ``f`` is
+        continuous).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_parameters)
+            Columns in the order of :meth:`parameters`.  Mixture weights get
+            raw partial derivatives (all weights treated as free, the sum
+            constraint ignored); ``prior.covariances[j,0,0]`` gets the
+            derivative with respect to the variance; ``noise_std`` (isotropic)
+            the derivative with respect to the common standard deviation.
+
+        Raises
+        ------
+        ValueError
+            For a noiseless model.
+        NotImplementedError
+            For latent dimensions other than 1.
+        """
+        X = check_samples(X, self.n_features, "X")
+        if self.n_latent != 1:
+            raise NotImplementedError(f"score is implemented for n_latent=1; got {self.n_latent}")
+        if self.is_noiseless:
+            raise ValueError("score needs noise_std > 0 (the noiseless density is not smooth "
+                             "in the parameters)")
+        return _integrals.score_intervals(self, X)[1]
+
     def _logpdf(self, X):
         regions = self.network.affine_regions()
         if self.is_noiseless:
@@ -163,6 +199,62 @@ class PushforwardModel:
         if self._tables is None:
             self._tables = _integrals.interval_tables(regions, self.prior, self._noise)
         return _integrals.logpdf_intervals(self._tables, X)
+
+    # ------------------------------------------------------------ parameters
+    def parameters(self):
+        """Every scalar parameter by name, in a fixed order.
+
+        Returns
+        -------
+        dict
+            ``name -> float``; names such as ``prior.weights[0]``,
+            ``prior.means[1,0]``, ``prior.covariances[1,0,0]``,
+            ``network.weights[0][1,0]``, ``network.biases[0][1]``, ``noise_std``.
+
+        Examples
+        --------
+        >>> from pwaffine import GaussianMixture, PushforwardModel, ReLUNetwork
+        >>> model = PushforwardModel(GaussianMixture([1.0], [[0.0]], [[[1.0]]]),
+        ...                          ReLUNetwork([[[2.0]]], [[0.5]]), 0.1)
+        >>> model.parameters()
+        {'prior.weights[0]': 1.0, 'prior.means[0,0]': 0.0, 'prior.covariances[0,0,0]': 1.0, 'network.weights[0][0,0]': 2.0, 'network.biases[0][0]': 0.5, 'noise_std': 0.1}
+        """
+        return _parameters.parameter_dict(self)
+
+    def with_parameters(self, values=None, **kwargs):
+        """A new model with some parameters changed.
+
+        Parameters
+        ----------
+        values : mapping, optional
+            ``name -> value`` with names from :meth:`parameters`.
+        **kwargs
+            More ``name=value`` pairs (for names that are identifiers, e.g.
+            ``noise_std``).
+
+        Returns
+        -------
+        PushforwardModel
+
+        Notes
+        -----
+        Mixture weights: the weights not set are rescaled proportionally so that
+        all weights sum to one (if they were all zero they share the remainder
+        equally).  Setting ``prior.covariances[j,d,e]`` sets both symmetric
+        entries.  The new model is validated like any other (a covariance that
+        is no longer positive definite raises ``ValueError``).
+
+        Examples
+        --------
+        >>> from pwaffine import GaussianMixture, PushforwardModel, ReLUNetwork
+        >>> model = PushforwardModel(GaussianMixture([0.2, 0.3, 0.5], [[0.0], [1.0], [2.0]],
+        ...                                          [[[1.0]]] * 3), ReLUNetwork([[[1.0]]], [[0.0]]), 0.1)
+        >>> model.with_parameters({"prior.weights[0]": 0.6}).prior.weights
+        array([0.6 , 0.15, 0.25])
+        """
+        merged = dict(values or {})
+        merged.update(kwargs)
+        return _parameters.apply_parameters(self, merged)
 
     # -------------------------------------------------------------- sampling
     def sample(self, n_samples, rng=None, return_latent=False):

@@ -14,7 +14,7 @@ import numpy as np
 from . import _kernels
 from ._validation import check_samples
 
-__all__ = ["IntervalRegions", "interval_regions", "compute_regions"]
+__all__ = ["IntervalRegions", "compute_regions", "interval_pieces", "interval_regions"]
 
 #: Relative tolerance under which neighbouring affine maps count as one map.
 MERGE_RTOL = 1e-12
@@ -201,13 +201,44 @@ def interval_regions(network):
     -------
     IntervalRegions
     """
+    return _merge_pieces(_split_pieces(network))
+
+
+def interval_pieces(network):
+    """The intervals of constant activation pattern, before merging, with the patterns.
+
+    Parameters
+    ----------
+    network : ReLUNetwork
+        Must have ``n_inputs == 1``.
+
+    Returns
+    -------
+    pieces : IntervalRegions
+        One region per activation pattern (neighbours may share a map).
+    gains : list of ndarray
+        ``gains[l]`` of shape ``(n_pieces, hidden_sizes[l])``: the slope of the
+        activation of each unit of hidden layer ``l`` on each piece (1 where
+        active, ``negative_slope`` where not).  Derivatives of the piece maps
+        with respect to the network's parameters follow from these.
+    """
+    pieces = _split_pieces(network)
+    linear = np.array([A for _, _, A, _, _ in pieces])
+    offset = np.array([c for _, _, _, c, _ in pieces])
+    ends = np.array([hi for _, hi, _, _, _ in pieces[:-1]])
+    gains = [np.array([p[4][layer] for p in pieces]) for layer in range(network.n_layers - 1)]
+    return IntervalRegions(ends, linear[:, :, None], offset), gains
+
+
+def _split_pieces(network):
+    """List of (lo, hi, A, c, gains) with the output map A z + c on [lo, hi)."""
     slope = network.negative_slope
-    # Each piece: (lo, hi, A, c) with the current pre-activation A z + c.
-    pieces = [(-np.inf, np.inf, network.weights[0][:, 0].copy(), network.biases[0].copy())]
+    # Each piece: (lo, hi, A, c, gains) with the current pre-activation A z + c.
+    pieces = [(-np.inf, np.inf, network.weights[0][:, 0].copy(), network.biases[0].copy(), ())]
     for layer in range(1, network.n_layers):
         W, bias = network.weights[layer], network.biases[layer]
         new_pieces = []
-        for lo, hi, A, c in pieces:
+        for lo, hi, A, c, gains in pieces:
             nonzero = A != 0.0
             roots = np.full(A.shape, np.nan)
             roots[nonzero] = -c[nonzero] / A[nonzero]
@@ -221,16 +252,16 @@ def interval_regions(network):
                         c > 0,
                     )
                 gain = np.where(active, 1.0, slope)
-                new_pieces.append((a, b, W @ (gain * A), W @ (gain * c) + bias))
+                new_pieces.append((a, b, W @ (gain * A), W @ (gain * c) + bias, gains + (gain,)))
         pieces = new_pieces
-    return _merge_pieces(pieces)
+    return pieces
 
 
 def _merge_pieces(pieces):
     """Merge neighbouring intervals whose affine maps coincide."""
-    linear = np.array([A for _, _, A, _ in pieces])  # (n_pieces, n_outputs)
-    offset = np.array([c for _, _, _, c in pieces])
-    ends = np.array([hi for _, hi, _, _ in pieces[:-1]])
+    linear = np.array([p[2] for p in pieces])  # (n_pieces, n_outputs)
+    offset = np.array([p[3] for p in pieces])
+    ends = np.array([p[1] for p in pieces[:-1]])
     tol_a = MERGE_RTOL * np.abs(linear).max()
     tol_c = MERGE_RTOL * np.abs(offset).max()
     keep = [0]

@@ -1,0 +1,243 @@
+"""The paper's conditions on the decoder, checked exactly from the affine regions.
+
+(F2) weak injectivity and (F3) injectivity of ``f`` (Kivva et al. 2022, section 3),
+each returned as a :class:`Verdict` carrying the evidence: for a failure, points
+with the same image; for success, a point of the image with a unique preimage.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .network import ReLUNetwork
+
+__all__ = ["Verdict", "is_injective", "is_weakly_injective"]
+
+#: Relative tolerance for deciding that two image segments coincide/overlap.
+GEOMETRY_RTOL = 1e-10
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Outcome of a condition check.
+
+    Attributes
+    ----------
+    holds : bool
+    reason : str
+        One sentence a reader can check.
+    witnesses : dict
+        The evidence, e.g. ``{"z": [z1, z2], "x": x}`` for two latent points
+        with the same image.
+    """
+
+    holds: bool
+    reason: str
+    witnesses: dict = field(default_factory=dict)
+
+    def __bool__(self):
+        return self.holds
+
+
+def _check_network(network):
+    if not isinstance(network, ReLUNetwork):
+        raise ValueError(f"network must be a ReLUNetwork; got {type(network).__name__}")
+    if network.n_inputs != 1:
+        raise NotImplementedError(
+            f"condition checks are implemented for n_inputs=1; got {network.n_inputs}"
+        )
+
+
+def _pieces(regions):
+    """(lower, upper, slope vector, offset) per region, constant regions flagged."""
+    lo, hi = regions.lower, regions.upper
+    A = regions.linear[:, :, 0]
+    c = regions.offset
+    constant = np.all(A == 0.0, axis=1)
+    return lo, hi, A, c, constant
+
+
+def _interior_point(lo, hi):
+    if np.isfinite(lo) and np.isfinite(hi):
+        return 0.5 * (lo + hi)
+    if np.isfinite(lo):
+        return lo + 1.0
+    if np.isfinite(hi):
+        return hi - 1.0
+    return 0.0
+
+
+def is_injective(network):
+    """(F3): is ``f`` one-to-one?
+
+    For a 1-D latent, ``f`` is injective iff no region is constant and no two
+    regions' images share a point (for ``n = 1``: iff ``f`` is strictly
+    monotone).  Checked exactly on the regions' image segments and rays.
+
+    Parameters
+    ----------
+    network : ReLUNetwork with ``n_inputs == 1``
+
+    Returns
+    -------
+    Verdict
+        On failure ``witnesses`` holds ``z`` (two distinct latent points, or
+        an interval where ``f`` is constant) and their common image ``x``.
+    """
+    _check_network(network)
+    regions = network.affine_regions()
+    lo, hi, A, c, constant = _pieces(regions)
+    for k in np.flatnonzero(constant):
+        z = _interior_point(lo[k], hi[k])
+        return Verdict(False, f"f is constant on [{lo[k]:.6g}, {hi[k]:.6g}]",
+                       {"z": [lo[k], hi[k]], "x": (A[k] * z + c[k]).tolist()})
+    hit = _first_shared_image(lo, hi, A, c)
+    if hit is not None:
+        z1, z2, x = hit
+        return Verdict(False, f"f({z1:.6g}) = f({z2:.6g})", {"z": [z1, z2], "x": x.tolist()})
+    return Verdict(True, "no constant region and the images of different regions are disjoint")
+
+
+def _first_shared_image(lo, hi, A, c):
+    """Two latent points in different regions with the same image, or None.
+
+    Neighbouring regions share their common breakpoint's image by continuity;
+    that does not count.  For n = 1 images are intervals; for n > 1 segments
+    (or rays) in R^n, compared exactly up to GEOMETRY_RTOL.
+    """
+    K = len(lo)
+    n = A.shape[1]
+    scale = 1.0 + max(np.abs(A).max(), np.abs(c).max())
+    for k in range(K):
+        for l in range(k + 1, K):
+            if A[k].any() and A[l].any():
+                hit = _segments_meet(lo[k], hi[k], A[k], c[k], lo[l], hi[l], A[l], c[l],
+                                     adjacent=(l == k + 1), n=n, scale=scale)
+                if hit is not None:
+                    return hit
+    return None
+
+
+def _segments_meet(lo1, hi1, a1, c1, lo2, hi2, a2, c2, adjacent, n, scale):
+    """Common image point of z1 in (lo1, hi1) and z2 in (lo2, hi2) with z1 != z2."""
+    tol = GEOMETRY_RTOL * scale
+    # Parametrise both images; solve a1 z1 + c1 = a2 z2 + c2 in least squares.
+    M = np.column_stack([a1, -a2])
+    rhs = c2 - c1
+    # Parallel directions: images lie on parallel lines; overlap only if collinear.
+    cross = np.linalg.matrix_rank(M, tol=tol * np.abs(M).max()) < 2
+    if cross:
+        # Collinear check: c2 - c1 must be parallel to a1.
+        u = a1 / np.linalg.norm(a1)
+        resid = rhs - u * (u @ rhs)
+        if np.linalg.norm(resid) > tol * (1 + np.linalg.norm(rhs)):
+            return None
+        # Coordinates along u of both images: t = u.(a z + c).
+        s1, s2 = u @ a1, u @ a2
+        t1 = sorted([s1 * lo1 + u @ c1, s1 * hi1 + u @ c1])
+        t2 = sorted([s2 * lo2 + u @ c2, s2 * hi2 + u @ c2])
+        lo_t, hi_t = max(t1[0], t2[0]), min(t1[1], t2[1])
+        if not hi_t > lo_t + tol:
+            return None
+        if np.isinf(lo_t) and np.isinf(hi_t):
+            t = 0.0
+        elif np.isinf(lo_t):
+            t = hi_t - 1.0
+        elif np.isinf(hi_t):
+            t = lo_t + 1.0
+        else:
+            t = 0.5 * (lo_t + hi_t)
+        z1 = (t - u @ c1) / s1
+        z2 = (t - u @ c2) / s2
+        return float(z1), float(z2), a1 * z1 + c1
+    sol, *_ = np.linalg.lstsq(M, rhs, rcond=None)
+    z1, z2 = sol
+    if np.linalg.norm(M @ sol - rhs) > tol * (1 + np.linalg.norm(rhs)):
+        return None
+    inside1 = lo1 - tol <= z1 <= hi1 + tol
+    inside2 = lo2 - tol <= z2 <= hi2 + tol
+    if not (inside1 and inside2):
+        return None
+    if adjacent and abs(z1 - z2) <= tol * (1 + abs(z1)):
+        return None  # the shared breakpoint
+    return float(z1), float(z2), a1 * z1 + c1
+
+
+def is_weakly_injective(network):
+    """(F2): is ``f`` weakly injective?
+
+    (i) some ``x0`` in the image has a neighbourhood (within the image) whose
+    points all have exactly one preimage, and (ii) the points with infinitely
+    many preimages have measure zero in the image.  For a 1-D latent this is
+    decided from the image segments: a segment part covered by exactly one
+    non-constant region gives (i); a constant region gives infinitely many
+    preimages at one point, which violates (ii) only if ``f`` is constant.
+
+    Parameters
+    ----------
+    network : ReLUNetwork with ``n_inputs == 1``
+
+    Returns
+    -------
+    Verdict
+        On success ``witnesses["x0"]`` and its unique preimage ``z0``; on
+        failure, a point of the image with its several preimages.
+    """
+    _check_network(network)
+    regions = network.affine_regions()
+    lo, hi, A, c, constant = _pieces(regions)
+    if constant.all():
+        return Verdict(False, "f is constant: its single image point has infinitely many "
+                       "preimages", {"x": c[0].tolist()})
+    K = len(lo)
+    for k in np.flatnonzero(~constant):
+        # Candidate points along region k: midpoints between the parameters where
+        # other regions' images start or stop overlapping it.
+        cuts = _overlap_cuts(k, lo, hi, A, c, constant)
+        for z in cuts:
+            preimages = _preimages(A[k] * z + c[k], lo, hi, A, c, constant, K)
+            if len(preimages) == 1:
+                x0 = A[k] * z + c[k]
+                return Verdict(True, f"x0 = f({z:.6g}) has a unique preimage, and so do its "
+                               "neighbours in the image", {"x0": x0.tolist(), "z0": float(z)})
+    k = int(np.flatnonzero(~constant)[0])
+    z = _interior_point(lo[k], hi[k])
+    x = A[k] * z + c[k]
+    pre = _preimages(x, lo, hi, A, c, constant, K)
+    return Verdict(False, "every point of the image has at least two preimages",
+                   {"x": x.tolist(), "z": pre})
+
+
+def _overlap_cuts(k, lo, hi, A, c, constant):
+    """Test parameters along region k, one between each pair of consecutive places
+    where another region's image can start or stop overlapping region k's image."""
+    a, b = lo[k], hi[k]
+    u = A[k] / np.linalg.norm(A[k])
+    s = u @ A[k]
+    pts = []
+    for l in range(len(lo)):
+        if l == k or constant[l]:
+            continue
+        for zl in (lo[l], hi[l]):
+            if np.isfinite(zl):
+                pts.append(float((u @ (A[l] * zl + c[l] - c[k])) / s))
+    pts = [p for p in pts if a < p < b]
+    finite = pts + [v for v in (a, b) if np.isfinite(v)]
+    a = a if np.isfinite(a) else (min(finite) - 1.0 if finite else -1.0)
+    b = b if np.isfinite(b) else (max(finite) + 1.0 if finite else 1.0)
+    pts = np.unique([a, b] + pts)
+    return 0.5 * (pts[:-1] + pts[1:])
+
+
+def _preimages(x, lo, hi, A, c, constant, K):
+    scale = 1.0 + np.abs(x).max()
+    out = []
+    for l in range(K):
+        if constant[l]:
+            if np.all(np.abs(c[l] - x) <= GEOMETRY_RTOL * scale):
+                out.append((float(lo[l]), float(hi[l])))
+            continue
+        z = float(A[l] @ (x - c[l]) / (A[l] @ A[l]))
+        if lo[l] <= z < hi[l] and np.all(np.abs(A[l] * z + c[l] - x) <= GEOMETRY_RTOL * scale * 10):
+            out.append(z)
+    return out
