@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check
 export MPLBACKEND := Agg
 
-.PHONY: install install-test test bench bench-quick figure1 study clean
+.PHONY: install install-test test bench bench-quick figure1 study hierarchy clean
 
 ## Runtime install (numpy, scipy, numba, matplotlib + pwaffine, editable).
 $(VENV)/.runtime: setup.cfg pyproject.toml
@@ -47,6 +47,10 @@ figure1: figures/figure1.png
 ## The 50-model study (about 10 minutes on 2 cores): study/study.csv, study/study.md.
 study: $(VENV)/.runtime
 	$(PY) -m pwaffine study --runs 50 --seed 0 --out study
+
+## Every level of the identifiability hierarchy (a few minutes): hierarchy/hierarchy.{csv,md,png}.
+hierarchy: $(VENV)/.runtime
+	$(PY) -m pwaffine hierarchy --out hierarchy
 
 ## Benchmarks: full run writes benchmarks/RESULTS.md; quick run is a CI smoke test.
 bench: $(VENV)/.test

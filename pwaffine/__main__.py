@@ -2,6 +2,8 @@
 
 * ``study --runs 50 --seed S --out DIR``: the paper's 50-model study
   (writes DIR/study.csv, DIR/study.md and DIR/runs/*.json; progress on stderr).
+* ``hierarchy --out DIR``: every level of the identifiability hierarchy
+  (DIR/hierarchy.csv, .md, .png).
 * ``figure1 --out PATH.png``: the paper's Figure 1 (PATH.png, .pdf, .json).  The
   figure is drawn by the script ``figures/figure1.py`` of the source tree,
   which this command runs; figures are scripts, not library code.
@@ -35,20 +37,31 @@ def main(argv=None):
                        help="processes (default: number of CPUs)")
     study.add_argument("--quick", action="store_true",
                        help="tiny search and coarse slices (a smoke test, not the study)")
+    hier = sub.add_parser("hierarchy", help="every level of the identifiability hierarchy")
+    hier.add_argument("--out", default="hierarchy")
+    hier.add_argument("--seed", type=int, default=0)
+    hier.add_argument("--models", type=int, default=10,
+                      help="random models per latent dimension (default 10)")
     fig = sub.add_parser("figure1", help="the paper's Figure 1")
     fig.add_argument("--out", default=str(FIGURES / "figure1.png"))
     fig.add_argument("--runs", type=int, default=50)
     fig.add_argument("--seed", type=int, default=0)
     fig.add_argument("--cache", default=None)
     args = parser.parse_args(argv)
-    if args.runs < 1:
+    if getattr(args, "runs", 1) < 1:
         parser.error("--runs must be >= 1")
+    if getattr(args, "models", 1) < 1:
+        parser.error("--models must be >= 1")
     if args.command == "study":
         from .study import StudySettings, run_study
 
         settings = StudySettings.quick() if args.quick else StudySettings()
         run_study(runs=args.runs, seed=args.seed, out=args.out, workers=args.workers,
                   settings=settings)
+    elif args.command == "hierarchy":
+        from .hierarchy import run_hierarchy
+
+        run_hierarchy(out=args.out, seed=args.seed, n_models=args.models)
     elif args.command == "figure1":
         extra = ["--out", args.out, "--runs", str(args.runs), "--seed", str(args.seed)]
         if args.cache:

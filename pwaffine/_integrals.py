@@ -126,47 +126,67 @@ def logpdf_intervals(tables, X):
 
 
 def check_no_atoms(regions, prior):
-    """Raise if ``f`` is constant on a region of positive prior mass (noiseless law has an atom)."""
-    constant = np.flatnonzero(np.all(regions.linear == 0.0, axis=(1, 2)))
-    if constant.size:
-        k = constant[0]
+    """Raise unless ``f`` has full rank on every region (needed for a noiseless density).
+
+    A region where ``f`` is constant carries an atom of ``P(X)``; one where the
+    Jacobian has rank below ``m`` maps prior mass onto a lower-dimensional set.
+    Every region has positive prior mass, so either way the noiseless law has
+    no density.
+    """
+    m = regions.linear.shape[2]
+    for k in range(regions.n_regions):
+        A = regions.linear[k]
+        if np.all(A == 0.0):
+            kind = "f is constant on a region of positive prior mass, so P(X) has an atom"
+            where = f"f(z) = {np.array2string(regions.offset[k], precision=6)} for z in " \
+                    f"{_describe_region(regions, k)}"
+        elif np.linalg.matrix_rank(A) < m:
+            kind = (f"f has rank {np.linalg.matrix_rank(A)} < m = {m} on a region of positive "
+                    "prior mass, so P(X) puts mass on a lower-dimensional set")
+            where = f"region {_describe_region(regions, k)}"
+        else:
+            continue
         mass = np.exp(regions.log_prior_masses(prior)[k])
-        raise ValueError(
-            "noise_std=0 but f is constant on a region of positive prior mass, so P(X) has an "
-            f"atom and no density: f(z) = {np.array2string(regions.offset[k], precision=6)} for "
-            f"z in {_format_interval(regions.lower[k], regions.upper[k])}, an atom of mass {mass:.6g}"
-        )
+        raise ValueError(f"noise_std=0 but {kind} and no density: {where}, mass {mass:.6g}")
 
 
-def _format_interval(lo, hi):
-    left = "(" if lo == -np.inf else "["
-    return f"{left}{lo:.6g}, {hi:.6g})"
+def _describe_region(regions, k):
+    if regions.linear.shape[2] == 1:
+        lo, hi = regions.lower[k], regions.upper[k]
+        left = "(" if lo == -np.inf else "["
+        return f"{left}{lo:.6g}, {hi:.6g})"
+    normals, offsets = regions.halfplanes(k)
+    parts = [f"{a[0]:+.4g} z1 {a[1]:+.4g} z2 <= {b:.4g}" for a, b in zip(normals, offsets)]
+    return "{" + ", ".join(parts) + "}" if parts else "the whole plane"
 
 
-def logpdf_noiseless_intervals(regions, prior, X):
-    """Log density of ``x = f(z)`` for a 1-D latent, by change of variables.
+def logpdf_noiseless(regions, prior, X):
+    """Log density of ``x = f(z)`` by change of variables over every preimage.
 
-    ``p(x) = sum over preimages z of p_Z(z) / |f'(z)|`` where ``|f'(z)|`` is the
-    Euclidean norm of the slope.  For ``n = 1`` this is a density with respect
-    to Lebesgue measure; for ``n > 1`` with respect to arc length on the image
-    curve, and points off the curve (farther than ``CURVE_RTOL * (1 + |x|)``)
-    get ``-inf``.  The caller must have run :func:`check_no_atoms`.
+    ``p(x) = sum_k p_Z(z_k) / sqrt(det(A_k^T A_k))`` over the regions whose
+    preimage ``z_k = A_k^+ (x - c_k)`` lies in the region (by the partition's
+    own point location, so a preimage on a boundary counts once).  For
+    ``n = m`` this is the density with respect to Lebesgue measure; for
+    ``n > m`` with respect to ``m``-dimensional volume on the image (arc length
+    for a 1-D latent), and points off the image (farther than
+    ``CURVE_RTOL * (1 + |x|_inf)``) get ``-inf``.  The caller must have run
+    :func:`check_no_atoms`.
     """
     n_samples, n = X.shape
+    m = regions.linear.shape[2]
     terms = np.full((regions.n_regions, n_samples), -np.inf)
-    scale = 1.0 + np.abs(X).max(axis=1)
+    scale = 1.0 + np.abs(X).max(axis=1) if n_samples else np.ones(0)
     for k in range(regions.n_regions):
-        a = regions.linear[k, :, 0]
-        a2 = a @ a
-        diff = X - regions.offset[k]
-        z = diff @ a / a2
-        inside = (z >= regions.lower[k]) & (z < regions.upper[k])
-        if n > 1:
-            resid = np.abs(diff - z[:, None] * a).max(axis=1)
-            inside &= resid <= CURVE_RTOL * scale
-        if np.any(inside):
-            log_prior = logsumexp(prior._component_logpdf(z[inside, None]), axis=1)
-            terms[k, inside] = log_prior - 0.5 * np.log(a2)
+        A, c = regions.linear[k], regions.offset[k]
+        gram = A.T @ A
+        diff = X - c
+        Z = np.linalg.solve(gram, (diff @ A).T).T  # least-squares preimages
+        ok = regions.locate(Z) == k
+        if n > m:
+            resid = np.abs(diff - Z @ A.T).max(axis=1)
+            ok &= resid <= CURVE_RTOL * scale
+        if np.any(ok):
+            terms[k, ok] = prior.logpdf(Z[ok]) - 0.5 * np.linalg.slogdet(gram)[1]
     return logsumexp(terms, axis=0)
 
 
@@ -271,3 +291,178 @@ def piece_map_jacobians(network, gains):
         block = np.concatenate(per_layer, axis=2)
         (blocks_linear if target == "A" else blocks_offset).append(block)
     return blocks_linear[0], blocks_offset[0]
+
+
+# --------------------------------------------------------------------------
+# 2-D latent: polygons
+# --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PolygonTables:
+    """Per-(region, component) constants of a model with a 2-D latent (noise > 0).
+
+    See :func:`pwaffine._kernels.logpdf_polygons` for their meaning.  Edge
+    arrays are laid out ``[component, edge]`` so that each term's edges are
+    contiguous.
+    """
+
+    inv_noise: np.ndarray
+    basis: np.ndarray
+    offset: np.ndarray
+    edge_ptr: np.ndarray
+    log_coef: np.ndarray
+    chol_inv: np.ndarray
+    proj_mean: np.ndarray
+    h0: np.ndarray
+    hw: np.ndarray
+    nx: np.ndarray
+    ny: np.ndarray
+    log_const: float
+    log_skip: float
+    max_edges: int
+
+
+#: Singular values of a region's whitened map below this fraction of the
+#: network's largest count as zero (the region's image has lower dimension).
+RANK_RTOL = 1e-13
+
+
+def polygon_tables(regions, prior, noise_std):
+    """Precompute the constants of the 2-D density kernel.
+
+    Parameters
+    ----------
+    regions : PolygonRegions
+    prior : GaussianMixture with ``n_features == 2``
+    noise_std : ndarray of shape (n,), all positive
+    """
+    inv_noise = 1.0 / noise_std
+    A = regions.linear * inv_noise[None, :, None]  # (K, n, 2)
+    K, n, _ = A.shape
+    U, s, Vt = np.linalg.svd(A, full_matrices=False)  # U (K, n, 2), s (K, 2), Vt (K, 2, 2)
+    keep_sv = s > RANK_RTOL * max(s.max(), np.finfo(float).tiny)
+    basis = np.ascontiguousarray(U * keep_sv[:, None, :])
+    R = (s * keep_sv)[:, :, None] * Vt  # (K, 2, 2): A = basis @ R
+    keep = prior.weights > 0
+    lam = prior.weights[keep]
+    mu = prior.means[keep]
+    cov = prior.covariances[keep]
+    J = lam.size
+    cov_inv = np.linalg.inv(cov)
+    eye = np.eye(2)
+    # Marginal of the plane coordinates: I + R Sigma R^T.
+    Cw = eye + np.einsum("kab,jbc,kdc->kjad", R, cov, R)
+    Lw = np.linalg.cholesky(Cw)
+    log_coef = np.log(lam)[None, :] - np.log(np.diagonal(Lw, axis1=2, axis2=3)).sum(axis=2)
+    chol_inv = np.linalg.inv(Lw)
+    proj_mean = np.einsum("kab,jb->kja", R, mu)
+    # Posterior of z: precision R^T R + Sigma^-1, mean G line + g0.
+    prec = np.einsum("kba,kbc->kac", R, R)[:, None] + cov_inv[None]
+    S = np.linalg.inv(prec)
+    S = 0.5 * (S + np.swapaxes(S, -1, -2))
+    L = np.linalg.cholesky(S)  # (K, J, 2, 2)
+    G = np.einsum("kjab,kcb->kjac", S, R)
+    g0 = np.einsum("kjab,jbc,jc->kja", S, cov_inv, mu)
+    E = regions.normals.shape[0]
+    h0 = np.empty((J, E))
+    hw = np.empty((J, E, 2))
+    nx = np.empty((J, E))
+    ny = np.empty((J, E))
+    edge_ptr = regions.edge_ptr.astype(np.int64)
+    for k in range(K):
+        lo, hi = edge_ptr[k], edge_ptr[k + 1]
+        if hi == lo:
+            continue
+        a = regions.normals[lo:hi]  # (m, 2)
+        b = regions.offsets[lo:hi]
+        for j in range(J):
+            order, unit, norm = standardise_polygon(a, L[k, j])
+            nx[j, lo:hi] = unit[:, 0]
+            ny[j, lo:hi] = unit[:, 1]
+            h0[j, lo:hi] = (b[order] - a[order] @ g0[k, j]) / norm
+            hw[j, lo:hi] = -(a[order] @ G[k, j]) / norm[:, None]
+    n_terms = K * J
+    return PolygonTables(
+        inv_noise=inv_noise, basis=basis,
+        offset=np.ascontiguousarray(regions.offset * inv_noise),
+        edge_ptr=edge_ptr, log_coef=np.ascontiguousarray(log_coef),
+        chol_inv=np.ascontiguousarray(chol_inv), proj_mean=np.ascontiguousarray(proj_mean),
+        h0=h0, hw=hw, nx=nx, ny=ny,
+        log_const=float(-0.5 * n * _LOG_2PI - np.log(noise_std).sum()),
+        log_skip=SKIP_MARGIN + float(np.log(n_terms)),
+        max_edges=int(np.diff(edge_ptr).max()) if K else 0,
+    )
+
+
+def standardise_polygon(normals, chol):
+    """Half-planes ``a . z <= b`` in the coordinates ``u = chol^-1 (z - mean)``.
+
+    ``a . z <= b`` becomes ``(chol^T a) . u <= b - a . mean``; dividing by
+    ``|chol^T a|`` gives unit normals.  ``chol^T`` preserves orientation, so
+    the counterclockwise order survives; it is restarted at the smallest
+    ``atan2`` angle, the order the polygon-mass kernel expects.
+
+    Parameters
+    ----------
+    normals : ndarray of shape (n_edges, 2)
+        Unit normals sorted counterclockwise.
+    chol : ndarray of shape (2, 2)
+        Lower Cholesky factor of the Gaussian's covariance.
+
+    Returns
+    -------
+    order : ndarray of int of shape (n_edges,)
+        Permutation of the edges.
+    unit : ndarray of shape (n_edges, 2)
+        Standardised unit normals, in the new order.
+    norm : ndarray of shape (n_edges,)
+        ``|chol^T a|`` in the new order: new offsets are
+        ``(b[order] - normals[order] @ mean) / norm``.
+    """
+    la = normals @ chol  # rows: (chol^T a)^T
+    norm = np.linalg.norm(la, axis=1)
+    unit = la / norm[:, None]
+    start = int(np.argmin(np.arctan2(unit[:, 1], unit[:, 0])))
+    order = np.roll(np.arange(len(normals)), -start)
+    return order, unit[order], norm[order]
+
+
+def log_polygon_prior_masses(regions, prior):
+    """Log prior mass of every polygon region (shape ``(n_regions,)``)."""
+    K = regions.n_regions
+    keep = np.flatnonzero(prior.weights > 0)
+    max_edges = max(int(np.diff(regions.edge_ptr).max()), 1)
+    out = np.full(K, -np.inf)
+    for j in keep:
+        nx = np.zeros((K, max_edges))
+        ny = np.zeros((K, max_edges))
+        h = np.zeros((K, max_edges))
+        counts = np.diff(regions.edge_ptr).astype(np.int64)
+        for k in range(K):
+            lo, hi = regions.edge_ptr[k], regions.edge_ptr[k + 1]
+            if hi == lo:
+                continue
+            a, b = regions.normals[lo:hi], regions.offsets[lo:hi]
+            order, unit, norm = standardise_polygon(a, prior.cholesky[j])
+            nx[k, :hi - lo], ny[k, :hi - lo] = unit[:, 0], unit[:, 1]
+            h[k, :hi - lo] = (b[order] - a[order] @ prior.means[j]) / norm
+        log_mass = np.zeros(K)
+        has_edges = counts > 0
+        if has_edges.any():
+            sub = np.empty(int(has_edges.sum()))
+            _kernels.log_std_polygon_mass_many(
+                nx[has_edges], ny[has_edges], h[has_edges], counts[has_edges], sub)
+            log_mass[has_edges] = sub
+        out = np.logaddexp(out, np.log(prior.weights[j]) + log_mass)
+    return out
+
+
+def logpdf_polygons(tables, X):
+    """Log density at the rows of ``X`` (shape ``(n_samples, n)``) from polygon tables."""
+    Xw = np.ascontiguousarray(X * tables.inv_noise)
+    out = np.empty(X.shape[0])
+    t = tables
+    kernel = (_kernels.logpdf_polygons if X.shape[0] >= PARALLEL_MIN_POINTS
+              else _kernels.logpdf_polygons_serial)
+    kernel(Xw, t.basis, t.offset, t.edge_ptr, t.log_coef, t.chol_inv, t.proj_mean, t.h0, t.hw,
+           t.nx, t.ny, t.log_const, t.log_skip, t.max_edges, out)
+    return out

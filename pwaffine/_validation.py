@@ -130,15 +130,14 @@ def check_covariances(covariances, n_components, n_features, name="covariances")
             f"{name}[{bad[0]}] is not symmetric (relative asymmetry {asym[bad[0]]:.3g})"
         )
     cov = 0.5 * (cov + np.swapaxes(cov, 1, 2))
-    chol = np.empty_like(cov)
-    for j in range(n_components):
-        eig_min = np.linalg.eigvalsh(cov[j])[0]
-        if not eig_min > 1e-14 * scale[j]:
-            raise ValueError(
-                f"{name}[{j}] is not positive definite (smallest eigenvalue {eig_min:.3g})"
-            )
-        chol[j] = np.linalg.cholesky(cov[j])
-    return cov, chol
+    eig_min = np.linalg.eigvalsh(cov)[:, 0]
+    bad = np.flatnonzero(~(eig_min > 1e-14 * scale))
+    if bad.size:
+        j = bad[0]
+        raise ValueError(
+            f"{name}[{j}] is not positive definite (smallest eigenvalue {eig_min[j]:.3g})"
+        )
+    return cov, np.linalg.cholesky(cov)
 
 
 def check_rng(rng):

@@ -195,10 +195,14 @@ class PushforwardModel:
         regions = self.network.affine_regions()
         if self.is_noiseless:
             _integrals.check_no_atoms(regions, self.prior)
-            return _integrals.logpdf_noiseless_intervals(regions, self.prior, X)
+            return _integrals.logpdf_noiseless(regions, self.prior, X)
         if self._tables is None:
-            self._tables = _integrals.interval_tables(regions, self.prior, self._noise)
-        return _integrals.logpdf_intervals(self._tables, X)
+            build = (_integrals.interval_tables if self.n_latent == 1
+                     else _integrals.polygon_tables)
+            self._tables = build(regions, self.prior, self._noise)
+        if self.n_latent == 1:
+            return _integrals.logpdf_intervals(self._tables, X)
+        return _integrals.logpdf_polygons(self._tables, X)
 
     # ------------------------------------------------------------ parameters
     def parameters(self):

@@ -7,7 +7,7 @@ from ._validation import check_array, check_int, check_rng, check_samples, check
 __all__ = ["ReLUNetwork"]
 
 #: Latent dimensions whose affine regions pwaffine can enumerate.
-SUPPORTED_INPUT_DIMS = (1,)
+SUPPORTED_INPUT_DIMS = (1, 2)
 
 
 class ReLUNetwork:
@@ -138,12 +138,14 @@ class ReLUNetwork:
 
         For a 1-D latent this is an :class:`~pwaffine.IntervalRegions`: the
         maximal intervals (the two unbounded ones included) on which ``f`` is
-        affine, each with its map ``z -> A_k z + c_k``.  The partition is
-        computed once and cached.
+        affine, each with its map ``z -> A_k z + c_k``.  For a 2-D latent it is
+        a :class:`~pwaffine.PolygonRegions`: convex polygons, unbounded ones
+        included, as lists of half-planes.  The partition is computed once and
+        cached.
 
         Returns
         -------
-        IntervalRegions
+        IntervalRegions or PolygonRegions
 
         Raises
         ------

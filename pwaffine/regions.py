@@ -177,6 +177,10 @@ def compute_regions(network):
     """Affine regions of ``network`` (dispatch on its input dimension)."""
     if network.n_inputs == 1:
         return interval_regions(network)
+    if network.n_inputs == 2:
+        from .polygons import polygon_regions
+
+        return polygon_regions(network)
     raise NotImplementedError(f"no region enumeration for n_inputs={network.n_inputs}")
 
 

@@ -87,7 +87,9 @@ class StudySettings:
     n_random_starts: int = 6
     search_mean_bound: float = 4.0
     search_slope_bound: float = 6.0
-    optimizer_maxiter: int = 500
+    optimizer_maxiter: int = 150
+    polish_maxiter: int = 600
+    polish_window: float = 1e-3
     search_panel_width: float = 1.5
     value_tol: float = 1e-10
     param_tol: float = 3e-2
@@ -100,7 +102,7 @@ class StudySettings:
     def quick(cls):
         """A tiny configuration for smoke tests (coarse slices, few starts)."""
         return cls(slice_points=51, weight_slice_points=11, scale_slice_points=26, n_screen=32,
-                   n_best_starts=2, n_random_starts=1, optimizer_maxiter=60)
+                   n_best_starts=2, n_random_starts=1, optimizer_maxiter=60, polish_maxiter=60)
 
 
 # ---------------------------------------------------------------- the family
@@ -388,7 +390,9 @@ def global_search(truth, settings=StudySettings(), rng=None, equivalent=None):
     2. local refinement by L-BFGS-B (analytic gradients of the fixed-rule NLL,
        so value and gradient are one smooth function) from the
        ``n_best_starts`` best screened points and ``n_random_starts`` others
-       drawn at random from the rest;
+       drawn at random from the rest, ``optimizer_maxiter`` iterations each;
+       runs that end within ``polish_window`` nats of the best and had not
+       converged get ``polish_maxiter`` more;
     3. one more local refinement started at the truth (which the paper's grid
        contained), so its basin is always represented; whether a blind start
        reached it too is reported;
@@ -444,12 +448,18 @@ def global_search(truth, settings=StudySettings(), rng=None, equivalent=None):
                         replace=False)
     starts = [(screen[i], False) for i in np.concatenate([best, others])]
     starts.append((space.point(truth), True))
+    def descend(v0, maxiter):
+        return optimize.minimize(objective_and_gradient, v0, method="L-BFGS-B", jac=True,
+                                 bounds=space.bounds,
+                                 options={"maxiter": maxiter, "ftol": 1e-16, "gtol": 1e-10,
+                                          "maxcor": 20})
+
+    runs = [(descend(v0, settings.optimizer_maxiter), from_truth) for v0, from_truth in starts]
+    best_value = min(r.fun for r, _ in runs)
     ends = []
-    for v0, from_truth in starts:
-        res = optimize.minimize(objective_and_gradient, v0, method="L-BFGS-B", jac=True,
-                                bounds=space.bounds,
-                                options={"maxiter": settings.optimizer_maxiter,
-                                         "ftol": 1e-16, "gtol": 1e-10, "maxcor": 20})
+    for res, from_truth in runs:
+        if res.fun <= best_value + settings.polish_window and res.nit >= settings.optimizer_maxiter:
+            res = descend(res.x, settings.polish_maxiter)  # polish the near-optimal ones only
         model = space.model(res.x)
         ends.append((exact(model), model, _at_bound(res.x, space, settings), from_truth))
     ends.sort(key=lambda e: e[0])

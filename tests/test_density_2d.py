@@ -1,0 +1,138 @@
+"""The exact density for a 2-D latent against independent references."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+from strategies import networks, priors
+
+from pwaffine import GaussianMixture, PushforwardModel, ReLUNetwork
+from pwaffine._reference import logpdf_closed_form_2d, logpdf_slices_2d
+
+
+@st.composite
+def models_2d(draw, n_outputs=st.integers(2, 3), noise=st.floats(0.05, 1.5)):
+    network = draw(networks(n_inputs=2, n_outputs=n_outputs, depth=st.integers(1, 3),
+                            width=st.integers(1, 5)))
+    prior = draw(priors(n_features=2, n_components=st.integers(1, 3)))
+    return PushforwardModel(prior, network, draw(noise))
+
+
+@settings(max_examples=10)
+@given(models_2d(noise=st.floats(0.1, 1.5)), st.integers(0, 2**32 - 1))
+def test_logpdf_matches_slice_quadrature(model, seed):
+    rng = np.random.default_rng(seed)
+    X = model.sample(2, rng=rng)
+    X[-1] += 3 * model._noise * rng.choice([-1, 1], size=model.n_features)
+    want = np.array([logpdf_slices_2d(model, x) for x in X])
+    np.testing.assert_allclose(model.logpdf(X), want, rtol=0, atol=1e-9)
+
+
+@settings(max_examples=30)
+@given(networks(n_inputs=2, n_outputs=st.integers(2, 3)), priors(n_features=2))
+def test_region_prior_masses_sum_to_one(network, prior):
+    masses = np.exp(network.affine_regions().log_prior_masses(prior))
+    assert masses.sum() == pytest.approx(1.0, abs=1e-12)
+
+
+def test_linear_network_gives_gaussian_mixture_2d():
+    rng = np.random.default_rng(0)
+    W, b = rng.normal(size=(3, 2)), rng.normal(size=3)
+    cov = np.array([[[1.0, 0.3], [0.3, 0.5]], [[0.2, -0.1], [-0.1, 0.6]]])
+    prior = GaussianMixture([0.3, 0.7], [[0.0, 1.0], [-1.0, 0.5]], cov)
+    model = PushforwardModel(prior, ReLUNetwork([W], [b]), [0.2, 0.3, 0.4])
+    X = model.sample(40, rng=rng)
+    D = np.diag([0.04, 0.09, 0.16])
+    want = np.logaddexp.reduce([np.log(w) + stats.multivariate_normal(W @ m + b, W @ C @ W.T + D).logpdf(X)
+                                for w, m, C in zip(prior.weights, prior.means, cov)], axis=0)
+    np.testing.assert_allclose(model.logpdf(X), want, rtol=1e-13)
+
+
+@settings(max_examples=20)
+@given(models_2d(), st.data())
+def test_invariances_2d(model, data):
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    X = model.sample(6, rng=rng)
+    base = model.logpdf(X)
+    net = model.network
+    if net.n_layers > 1:
+        width = net.weights[0].shape[0]
+        perm = list(data.draw(st.permutations(range(width))))
+        t = np.exp(rng.uniform(-2, 2, width))
+        W = [w.copy() for w in net.weights]
+        B = [v.copy() for v in net.biases]
+        W[0], B[0] = W[0][perm] * t[:, None], B[0][perm] * t
+        W[1] = W[1][:, perm] / t
+        other = PushforwardModel(model.prior, ReLUNetwork(W, B, net.negative_slope), model._noise)
+        np.testing.assert_allclose(other.logpdf(X), base, rtol=0, atol=1e-10)
+    # An arbitrary invertible affine map h(z) = M z + b of the latent, with f o h^-1.
+    M = rng.normal(size=(2, 2))
+    assume_ok = abs(np.linalg.det(M)) > 0.2
+    if not assume_ok:
+        M = M + 2 * np.eye(2)
+    shift = rng.normal(size=2)
+    prior = model.prior
+    new_prior = GaussianMixture(prior.weights, prior.means @ M.T + shift,
+                                np.einsum("ab,jbc,dc->jad", M, prior.covariances, M))
+    Minv = np.linalg.inv(M)
+    W = [w.copy() for w in net.weights]
+    B = [v.copy() for v in net.biases]
+    B[0] = B[0] - W[0] @ Minv @ shift
+    W[0] = W[0] @ Minv
+    other = PushforwardModel(new_prior, ReLUNetwork(W, B, net.negative_slope), model._noise)
+    np.testing.assert_allclose(other.logpdf(X), base, rtol=0, atol=1e-10)
+
+
+@settings(max_examples=4)
+@given(networks(n_inputs=2, n_outputs=2, width=st.integers(1, 4), depth=st.integers(1, 2)),
+       priors(n_features=2, n_components=st.integers(1, 2)), st.floats(0.4, 1.0))
+def test_density_integrates_to_one_2d(network, prior, noise):
+    model = PushforwardModel(prior, network, noise)
+    Z = prior.sample(4000, rng=0)
+    fz = network.forward(Z)
+    lo, hi = fz.min(axis=0) - 8 * noise, fz.max(axis=0) + 8 * noise
+    lo, hi = np.maximum(lo, fz.mean(0) - 60), np.minimum(hi, fz.mean(0) + 60)
+    step = noise / 3
+    grids = [np.arange(lo[t], hi[t] + step, step) for t in range(2)]
+    X = np.stack(np.meshgrid(*grids, indexing="ij"), -1).reshape(-1, 2)
+    dens = model.pdf(X).reshape(grids[0].size, grids[1].size)
+    total = np.trapezoid(np.trapezoid(dens, grids[1], axis=1), grids[0])
+    # The box holds the image of 4000 prior draws plus 8 noise sd; the mass
+    # outside is far below the 1e-6 tolerance (sampled box, not exact).
+    assert total == pytest.approx(1.0, abs=1e-6)
+
+
+@settings(max_examples=15)
+@given(models_2d(), st.integers(0, 2**32 - 1))
+def test_logpdf_matches_textbook_closed_form_2d(model, seed):
+    rng = np.random.default_rng(seed)
+    X = np.concatenate([model.sample(5, rng=rng), 1e3 * rng.standard_normal((3, model.n_features))])
+    out = model.logpdf(X)
+    assert np.all(np.isfinite(out))
+    # The textbook marginal loses ~1e-11 relative to cancellation far out (see
+    # test_logpdf_matches_textbook_closed_form for the 1-D latent).
+    np.testing.assert_allclose(out, logpdf_closed_form_2d(model, X), rtol=1e-10, atol=1e-9)
+
+
+def test_noiseless_2d():
+    M = np.array([[2.0, 0.5], [-0.3, 1.0]])
+    prior = GaussianMixture([0.5, 0.5], [[0.0, 0.0], [1.0, -1.0]], [np.eye(2), 0.5 * np.eye(2)])
+    lin = PushforwardModel(prior, ReLUNetwork([M], [[0.1, -0.2]]), 0.0)
+    X = lin.sample(5, rng=0)
+    Z = np.linalg.solve(M, (X - [0.1, -0.2]).T).T
+    np.testing.assert_allclose(lin.logpdf(X), prior.logpdf(Z) - np.log(abs(np.linalg.det(M))),
+                               rtol=1e-13)
+    # Leaky ReLU layer: injective and piecewise linear; compare with the noisy limit.
+    f = ReLUNetwork([[[1.0, 0.2], [-0.4, 1.0]], M], [[0.1, -0.3], [0.0, 0.0]], negative_slope=0.3)
+    noiseless = PushforwardModel(prior, f, 0.0)
+    x = f.forward(np.array([[0.7, 0.4], [-1.2, 0.3]]))
+    noisy = PushforwardModel(prior, f, 1e-5)
+    np.testing.assert_allclose(noisy.logpdf(x), noiseless.logpdf(x), atol=1e-6)
+    relu = PushforwardModel(prior, ReLUNetwork([[[1.0, 0.0], [0.0, 1.0]], np.eye(2)],
+                                               [[0.0, 0.0], [0.0, 0.0]]), 0.0)
+    with pytest.raises(ValueError, match="atom"):
+        relu.logpdf([[0.5, 0.5]])
+    rank1 = PushforwardModel(prior, ReLUNetwork([[[1.0, 1.0], [2.0, 2.0]]], [[0.0, 0.0]]), 0.0)
+    with pytest.raises(ValueError, match="lower-dimensional set"):
+        rank1.logpdf([[0.5, 1.0]])
