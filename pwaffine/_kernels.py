@@ -188,6 +188,16 @@ def log_interval_mass_array(a, b, out):
 # Density for a 1-D latent
 # --------------------------------------------------------------------------
 @_jit
+def _sum_exp(term, top):
+    """``sum(exp(term - top))``, 0 when every term is ``-inf``."""
+    total = 0.0
+    if top > -math.inf:
+        for idx in range(term.shape[0]):
+            total += math.exp(term[idx] - top)
+    return total
+
+
+@_jit
 def _interval_terms(
     X, i, unit, offset, lower, upper,
     log_coef, slope_mean, inv_var, post_gain, post_shift, post_scale,
@@ -248,11 +258,7 @@ def _interval_terms(
                 cut = top - log_skip
         else:
             term[idx] = -math.inf
-    total = 0.0
-    if top > -math.inf:
-        for idx in range(n_terms):
-            total += math.exp(term[idx] - top)
-    return top, total
+    return top, _sum_exp(term, top)
 
 
 @_jit
@@ -2270,11 +2276,7 @@ def _polygon_terms(
             if value > top:
                 top = value
                 cut = top - log_skip
-    total = 0.0
-    if top > -math.inf:
-        for idx in range(n_terms):
-            total += math.exp(term[idx] - top)
-    return top, total
+    return top, _sum_exp(term, top)
 
 
 @_jit

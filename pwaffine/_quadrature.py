@@ -35,6 +35,25 @@ GAUSS_WEIGHTS = np.polynomial.legendre.leggauss(7)[1]
 MAX_ROUNDS = 40
 
 
+def kronrod_nodes_1d(edges):
+    """Nodes and weights of the 15-point Kronrod rule on every panel.
+
+    Parameters
+    ----------
+    edges : ndarray of shape (n_panels + 1,)
+
+    Returns
+    -------
+    x : ndarray of shape (n_panels * 15,)
+    w : ndarray of shape (n_panels * 15,)
+    """
+    lo, hi = edges[:-1], edges[1:]
+    center, half = 0.5 * (lo + hi), 0.5 * (hi - lo)
+    x = center[:, None] + half[:, None] * KRONROD_NODES
+    w = half[:, None] * KRONROD_WEIGHTS
+    return x.ravel(), w.ravel()
+
+
 def integrate_1d(fn, edges, tol):
     """Integrate ``fn`` over ``[edges[0], edges[-1]]`` starting from the given panels.
 

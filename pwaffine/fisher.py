@@ -208,12 +208,8 @@ def _quadrature_nodes(model):
         return _quadrature_nodes_latent_2d(model)
     dom = _truth_domain(model, 1.0)
     if model.n_features == 1:
-        edges = dom["edges"]
-        lo, hi = edges[:-1], edges[1:]
-        center, half = 0.5 * (lo + hi), 0.5 * (hi - lo)
-        x = center[:, None] + half[:, None] * _quadrature.KRONROD_NODES
-        w = half[:, None] * _quadrature.KRONROD_WEIGHTS
-        return x.reshape(-1, 1), w.ravel()
+        x, w = _quadrature.kronrod_nodes_1d(dom["edges"])
+        return x[:, None], w
     u = _quadrature.KRONROD_NODES
     w1 = _quadrature.KRONROD_WEIGHTS
     half = 0.5 * dom["size"]
