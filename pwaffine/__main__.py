@@ -3,10 +3,12 @@
 * ``study --runs 50 --seed S --out DIR``: the paper's 50-model study
   (writes DIR/study.csv, DIR/study.md and DIR/runs/*.json; progress on stderr).
 * ``hierarchy --out DIR``: every level of the identifiability hierarchy
-  (DIR/hierarchy.csv, .md, .png).
-* ``figure1 --out PATH.png``: the paper's Figure 1 (PATH.png, .pdf, .json).  The
-  figure is drawn by the script ``figures/figure1.py`` of the source tree,
-  which this command runs; figures are scripts, not library code.
+  (DIR/hierarchy.csv, .md, .json, .png).
+* ``figure1 --out PATH.png``: the paper's Figure 1 (PATH.png, .pdf, .json).
+
+Figures are drawn by the scripts ``figures/figure1.py`` and
+``figures/hierarchy.py`` of the source tree, which these commands run (the
+library computes; figures are scripts, not library code).
 """
 
 import argparse
@@ -59,9 +61,8 @@ def main(argv=None):
         run_study(runs=args.runs, seed=args.seed, out=args.out, workers=args.workers,
                   settings=settings)
     elif args.command == "hierarchy":
-        from .hierarchy import run_hierarchy
-
-        run_hierarchy(out=args.out, seed=args.seed, n_models=args.models)
+        _run_figure_script("hierarchy", ["--out", args.out, "--seed", str(args.seed),
+                                         "--models", str(args.models)])
     elif args.command == "figure1":
         extra = ["--out", args.out, "--runs", str(args.runs), "--seed", str(args.seed)]
         if args.cache:

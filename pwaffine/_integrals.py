@@ -59,6 +59,9 @@ class IntervalTables:
     post_gain: np.ndarray
     post_shift: np.ndarray
     post_scale: np.ndarray
+    lo_std: np.ndarray
+    hi_std: np.ndarray
+    std_slope: np.ndarray
     log_const: float
     log_skip: float
 
@@ -100,6 +103,10 @@ def interval_tables(regions, prior, noise_std, keep_zero_weights=False):
         post_gain=g[:, None] * var / v,
         post_shift=mu / v,
         post_scale=np.sqrt(v / var),
+        # Standardised interval ends: (end - m) * scale with m = gain w + shift.
+        lo_std=(regions.lower[:, None] - mu / v) * np.sqrt(v / var),
+        hi_std=(regions.upper[:, None] - mu / v) * np.sqrt(v / var),
+        std_slope=g[:, None] * var / v * np.sqrt(v / var),
         log_const=float(-0.5 * noise_std.size * _LOG_2PI - np.log(noise_std).sum()),
         log_skip=SKIP_MARGIN + float(np.log(n_terms)),
     )
@@ -118,8 +125,8 @@ def logpdf_intervals(tables, X):
     kernel = (_kernels.logpdf_intervals if X.shape[0] >= PARALLEL_MIN_POINTS
               else _kernels.logpdf_intervals_serial)
     kernel(
-        Xw, t.unit, t.offset, t.lower, t.upper,
-        t.log_coef, t.slope_mean, t.inv_var, t.post_gain, t.post_shift, t.post_scale,
+        Xw, t.unit, t.offset,
+        t.lo_std, t.hi_std, t.std_slope, t.log_coef, t.slope_mean, t.inv_var,
         t.log_const, t.log_skip, out,
     )
     return out
@@ -221,7 +228,7 @@ def score_intervals(model, X):
         ("d_linear", (N, K, n)), ("d_offset", (N, K, n)), ("d_noise", (N, n)))}
     slopes = np.ascontiguousarray(pieces.linear[:, :, 0] * t.inv_noise)
     _kernels.score_intervals(
-        Xw, slopes, t.unit, t.offset, t.lower, t.upper, t.log_coef, log_weight,
+        Xw, slopes, t.unit, t.offset, t.lo_std, t.hi_std, t.std_slope, t.log_coef, log_weight,
         t.log_shape, t.slope_mean, t.inv_var, t.post_gain, t.post_shift,
         t.post_scale, np.ascontiguousarray(prior.means[:, 0]),
         np.ascontiguousarray(prior.covariances[:, 0, 0]), np.ascontiguousarray(t.inv_noise),

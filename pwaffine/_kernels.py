@@ -193,22 +193,23 @@ def _sum_exp(term, top):
     total = 0.0
     if top > -math.inf:
         for idx in range(term.shape[0]):
-            total += math.exp(term[idx] - top)
+            if term[idx] > -math.inf:
+                total += math.exp(term[idx] - top)
     return total
 
 
 @_jit
 def _interval_terms(
-    X, i, unit, offset, lower, upper,
-    log_coef, slope_mean, inv_var, post_gain, post_shift, post_scale,
-    log_skip, line, gauss, term, alpha, beta,
+    X, i, unit, offset, lo_std, hi_std, std_slope, log_coef, slope_mean, inv_var,
+    log_skip, line, gauss, term,
 ):
     """Region-component log terms of point ``i`` (see :func:`logpdf_intervals`).
 
     Fills ``line[k]`` (the point's coordinate along region k's line) and, per
-    term ``idx = k * J + j``, ``gauss`` (the Gaussian part), ``alpha``/``beta``
-    (standardised interval ends) and ``term`` (the log term, ``-inf`` where
-    skipped).  Returns ``(top, total)``: the largest term and
+    term ``idx = k * J + j``, ``gauss`` (the Gaussian part) and ``term`` (the
+    log term, ``-inf`` where skipped).  The standardised interval ends of a
+    term are ``lo_std - std_slope * line[k]`` and ``hi_std - std_slope *
+    line[k]``.  Returns ``(top, total)``: the largest term and
     ``sum(exp(term - top))``.
     """
     n = X.shape[1]
@@ -229,9 +230,9 @@ def _interval_terms(
             idx = k * n_components + j
             q = w - slope_mean[k, j]
             gpart = log_coef[k, j] - 0.5 * (d + q * q * inv_var[k, j])
-            m = post_gain[k, j] * w + post_shift[k, j]
-            a = (lower[k] - m) * post_scale[k, j]
-            b = (upper[k] - m) * post_scale[k, j]
+            shift = std_slope[k, j] * w
+            a = lo_std[k, j] - shift
+            b = hi_std[k, j] - shift
             ub = gpart
             if a > 0.0:
                 ub -= 0.5 * a * a + _LOG_2
@@ -239,54 +240,50 @@ def _interval_terms(
                 ub -= 0.5 * b * b + _LOG_2
             gauss[idx] = gpart
             term[idx] = ub
-            alpha[idx] = a
-            beta[idx] = b
             if ub > best:
                 best = ub
                 best_idx = idx
-    best_term = gauss[best_idx] + log_interval_mass(alpha[best_idx], beta[best_idx])
-    top = best_term
-    cut = top - log_skip
-    for idx in range(n_terms):
-        if idx == best_idx:
-            term[idx] = best_term
-        elif term[idx] >= cut:
-            value = gauss[idx] + log_interval_mass(alpha[idx], beta[idx])
+    top = -math.inf
+    cut = -math.inf
+    for sweep in range(2):
+        for idx in range(n_terms):
+            if (sweep == 0) != (idx == best_idx):
+                continue
+            if term[idx] < cut:
+                term[idx] = -math.inf
+                continue
+            k = idx // n_components
+            j = idx - k * n_components
+            shift = std_slope[k, j] * line[k]
+            value = gauss[idx] + log_interval_mass(lo_std[k, j] - shift, hi_std[k, j] - shift)
             term[idx] = value
             if value > top:
                 top = value
                 cut = top - log_skip
-        else:
-            term[idx] = -math.inf
     return top, _sum_exp(term, top)
 
 
 @_jit
 def _logpdf_intervals_range(
-    X, unit, offset, lower, upper,
-    log_coef, slope_mean, inv_var, post_gain, post_shift, post_scale,
+    X, unit, offset, lo_std, hi_std, std_slope, log_coef, slope_mean, inv_var,
     log_const, log_skip, out, start, stop,
 ):
     """:func:`logpdf_intervals` for the points ``start:stop`` (serial)."""
     n_regions, n_components = log_coef.shape
-    n_terms = n_regions * n_components
     line = np.empty(n_regions)
-    gauss = np.empty(n_terms)
-    term = np.empty(n_terms)
-    alpha = np.empty(n_terms)
-    beta = np.empty(n_terms)
+    gauss = np.empty(n_regions * n_components)
+    term = np.empty(n_regions * n_components)
     for i in range(start, stop):
         top, total = _interval_terms(
-            X, i, unit, offset, lower, upper, log_coef, slope_mean, inv_var, post_gain,
-            post_shift, post_scale, log_skip, line, gauss, term, alpha, beta,
+            X, i, unit, offset, lo_std, hi_std, std_slope, log_coef, slope_mean, inv_var,
+            log_skip, line, gauss, term,
         )
         out[i] = log_const + top + math.log(total) if top > -math.inf else -math.inf
 
 
 @_pjit
 def logpdf_intervals(
-    X, unit, offset, lower, upper,
-    log_coef, slope_mean, inv_var, post_gain, post_shift, post_scale,
+    X, unit, offset, lo_std, hi_std, std_slope, log_coef, slope_mean, inv_var,
     log_const, log_skip, out,
 ):
     """Log density of ``x = f(z) + noise`` for a 1-D latent, in whitened coordinates.
@@ -298,10 +295,11 @@ def logpdf_intervals(
     and component ``j`` is::
 
         log_coef[k, j] - (d + (w - slope_mean[k, j])**2 * inv_var[k, j]) / 2
-            + log P(lower_k < z < upper_k),   z ~ posterior N(m, 1 / post_scale**2),
-        m = post_gain[k, j] * w + post_shift[k, j]
+            + log P(lo_std[k, j] - std_slope[k, j] w < U < hi_std[k, j] - std_slope[k, j] w)
 
-    and ``out[i] = log_const + logsumexp`` of the terms.
+    with ``U`` standard normal: the posterior of ``z`` is normal with mean
+    affine in ``w``, and the interval ends are standardised by it.  Then
+    ``out[i] = log_const + logsumexp`` of the terms.
 
     Skipping: a term's Gaussian part plus the bound ``P(U > t) <= exp(-t**2/2)/2``
     on its interval mass is an upper bound on it.  The largest bound's term
@@ -314,8 +312,9 @@ def logpdf_intervals(
     ----------
     X : (n_samples, n) whitened points.
     unit, offset : (K, n) unit direction and offset of each region's line.
-    lower, upper : (K,) interval ends (``-inf``/``inf`` allowed).
-    log_coef, slope_mean, inv_var, post_gain, post_shift, post_scale : (K, J)
+    lo_std, hi_std, std_slope : (K, J) standardised interval ends (``-inf``/``inf``
+        allowed) and their slope in ``w``.
+    log_coef, slope_mean, inv_var : (K, J)
     log_const, log_skip : float
     out : (n_samples,) output.
     """
@@ -323,22 +322,20 @@ def logpdf_intervals(
     n_chunks = (n_samples + _CHUNK - 1) // _CHUNK
     for chunk in nb.prange(n_chunks):
         _logpdf_intervals_range(
-            X, unit, offset, lower, upper, log_coef, slope_mean, inv_var, post_gain,
-            post_shift, post_scale, log_const, log_skip, out,
-            chunk * _CHUNK, min(n_samples, (chunk + 1) * _CHUNK),
+            X, unit, offset, lo_std, hi_std, std_slope, log_coef, slope_mean, inv_var,
+            log_const, log_skip, out, chunk * _CHUNK, min(n_samples, (chunk + 1) * _CHUNK),
         )
 
 
 @_jit
 def logpdf_intervals_serial(
-    X, unit, offset, lower, upper,
-    log_coef, slope_mean, inv_var, post_gain, post_shift, post_scale,
+    X, unit, offset, lo_std, hi_std, std_slope, log_coef, slope_mean, inv_var,
     log_const, log_skip, out,
 ):
     """:func:`logpdf_intervals` on one thread (cheaper for small batches)."""
     _logpdf_intervals_range(
-        X, unit, offset, lower, upper, log_coef, slope_mean, inv_var, post_gain,
-        post_shift, post_scale, log_const, log_skip, out, 0, X.shape[0],
+        X, unit, offset, lo_std, hi_std, std_slope, log_coef, slope_mean, inv_var,
+        log_const, log_skip, out, 0, X.shape[0],
     )
 
 
@@ -364,7 +361,7 @@ def _truncated_moments(a, b, log_mass):
 
 @_pjit
 def score_intervals(
-    X, slopes, unit, offset, lower, upper,
+    X, slopes, unit, offset, lo_std, hi_std, std_slope,
     log_coef, log_weight, log_shape, slope_mean, inv_var, post_gain, post_shift, post_scale,
     means, variances, inv_noise, log_skip,
     log_p, d_weight, d_mean, d_var, d_linear, d_offset, d_noise,
@@ -404,12 +401,10 @@ def score_intervals(
         line = np.empty(n_regions)
         gauss = np.empty(n_terms)
         term = np.empty(n_terms)
-        alpha = np.empty(n_terms)
-        beta = np.empty(n_terms)
         for i in range(chunk * _CHUNK, min(n_samples, (chunk + 1) * _CHUNK)):
             top, total = _interval_terms(
-                X, i, unit, offset, lower, upper, log_coef, slope_mean, inv_var, post_gain,
-                post_shift, post_scale, log_skip, line, gauss, term, alpha, beta,
+                X, i, unit, offset, lo_std, hi_std, std_slope, log_coef, slope_mean, inv_var,
+                log_skip, line, gauss, term,
             )
             lp = top + math.log(total)
             log_p[i] = lp
@@ -430,7 +425,8 @@ def score_intervals(
                 j = idx - k * n_components
                 resp = math.exp(term[idx] - lp)
                 log_mass = term[idx] - gauss[idx]
-                r1, r2 = _truncated_moments(alpha[idx], beta[idx], log_mass)
+                shift = std_slope[k, j] * line[k]
+                r1, r2 = _truncated_moments(lo_std[k, j] - shift, hi_std[k, j] - shift, log_mass)
                 sd = 1.0 / post_scale[k, j]
                 m = post_gain[k, j] * line[k] + post_shift[k, j]
                 e1 = m + sd * r1
@@ -457,11 +453,9 @@ def score_intervals(
                         r = X[i, t] - offset[k, t] - w * unit[k, t]
                         d += r * r
                     q = w - slope_mean[k, j]
-                    m = post_gain[k, j] * w + post_shift[k, j]
-                    a = (lower[k] - m) * post_scale[k, j]
-                    b = (upper[k] - m) * post_scale[k, j]
+                    shift = std_slope[k, j] * w
                     value = (log_shape[k, j] - 0.5 * (d + q * q * inv_var[k, j])
-                             + log_interval_mass(a, b))
+                             + log_interval_mass(lo_std[k, j] - shift, hi_std[k, j] - shift))
                     d_weight[i, j] += math.exp(value - lp)
 
 

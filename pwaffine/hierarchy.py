@@ -376,7 +376,10 @@ def case_recover_affine_2d(rng):
 
 
 def run_hierarchy(out="hierarchy", seed=0, n_models=10, log=sys.stderr):
-    """Run every case and write ``hierarchy.csv``, ``hierarchy.md`` and ``hierarchy.png``.
+    """Run every case and write ``hierarchy.csv``, ``hierarchy.md`` and ``hierarchy.json``.
+
+    The figure (``hierarchy.png``) is drawn by the script ``figures/hierarchy.py``
+    from the returned cases.
 
     Parameters
     ----------
@@ -414,11 +417,9 @@ def run_hierarchy(out="hierarchy", seed=0, n_models=10, log=sys.stderr):
         for case in cases:
             writer.writerow(case.row())
     _write_markdown(out / "hierarchy.md", cases, seed, time.perf_counter() - t0)
-    fig = plot_hierarchy(cases)
-    fig.savefig(out / "hierarchy.png", dpi=150, metadata={"Software": None})
     (out / "hierarchy.json").write_text(json.dumps(
         [{**c.row(), "notes": c.notes} for c in cases], indent=1))
-    print(f"wrote {out / 'hierarchy.csv'}, .md, .png ({time.perf_counter() - t0:.0f} s)",
+    print(f"wrote {out / 'hierarchy.csv'}, .md, .json ({time.perf_counter() - t0:.0f} s)",
           file=log, flush=True)
     return cases
 
@@ -469,44 +470,3 @@ def _write_markdown(path, cases, seed, elapsed):
         "",
     ]
     Path(path).write_text("\n".join(lines))
-
-
-def plot_hierarchy(cases):
-    """Singular-value spectra with the predicted cut, and the |z| counterexample."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3.3))
-    for ax, m in zip(axes[:2], (1, 2)):
-        for c in cases:
-            if c.m != m or c.spectrum is None:
-                continue
-            # Index from the smallest singular value, shifted by the predicted null
-            # dimension: identifiability up to the symmetries puts every jump at 0.
-            k = np.arange(c.spectrum.size) - c.predicted_null_dim
-            style = "-" if c.case.startswith("random") else "--"
-            ax.semilogy(k, np.maximum(c.spectrum[::-1], 1e-18), style, lw=1.0, marker=".", ms=3,
-                        label=None if style == "-" else c.case.split(":")[0])
-        ax.axvline(-0.5, color="k", lw=0.8, ls=":")
-        ax.set_xlabel("index from the smallest - predicted null dim")
-        ax.set_ylabel("singular value / largest")
-        ax.set_title(f"Fisher spectra, m = {m}")
-        if any(c.m == m and c.spectrum is not None and not c.case.startswith("random")
-               for c in cases):
-            ax.legend(frameon=False, fontsize=6, loc="lower right")
-    ax = axes[2]
-    abs_case = next(c for c in cases if c.case.startswith("counterexample |z|"))
-    a, b = abs_case.extra["models"]
-    z = np.linspace(-5, 5, 801)[:, None]
-    ax.plot(z, a.prior.pdf(z), label="prior 1: N(1) + N(3)")
-    ax.plot(z, b.prior.pdf(z), "--", label="prior 2: N(1) + N(-3)")
-    x = np.linspace(-1, 5, 801)[:, None]
-    ax.plot(x, a.pdf(x), color="k", lw=2.2, alpha=0.35, label="P(X), prior 1")
-    ax.plot(x, b.pdf(x), ":", color="k", lw=1.2, label="P(X), prior 2")
-    ax.set_title("f(z) = |z|: two priors, one P(X)")
-    ax.set_xlabel("z (priors) / x (P(X))")
-    ax.legend(frameon=False, fontsize=7)
-    fig.tight_layout()
-    return fig

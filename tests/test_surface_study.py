@@ -25,6 +25,9 @@ def test_slice_argmin_is_the_truth(seed, short):
     name = paper_parameter_names(truth.prior.n_components)[short]
     surf = nll_surface(truth, name, np.linspace(-5, 5, 101), truth=truth)
     assert not np.any(np.isnan(surf.values))
+    # A unit whose kink lies far outside the prior's bulk does not move the
+    # likelihood at all (flat slice, no unique argmin): nothing to test then.
+    assume(np.ptp(surf.values) > 1e-9)
     assert surf.argmin[0] == pytest.approx(surf.truth[0], abs=1e-5)
     assert surf.min_value == pytest.approx(surf.nll_truth, abs=1e-10)
     assert sum(m["is_global"] for m in surf.local_minima) <= 1
