@@ -180,8 +180,8 @@ def main(quick=False, out=sys.stdout):
     finally:
         numba.set_num_threads(threads)
     header = ("workload", "mean edges", "pwaffine us/polygon", "SciPy us/rectangle",
-              "Owen's T fan us/polygon", "pwaffine max |dlog|", "SciPy max |dlog|",
-              "Owen's T max |dlog|", "Owen's T mass <= 0")
+              "Owen's T fan us/polygon", "pwaffine max abs dlog", "SciPy max abs dlog",
+              "Owen's T max abs dlog", "Owen's T mass <= 0")
     table = markdown_table(header, rows)
     print("\n## Gaussian mass of convex polygons (log P, one thread)\n", file=out)
     print(f"{n} polygons per workload; errors against mpmath on the first {n_ref}. "
