@@ -1,4 +1,4 @@
-"""The paper's conditions on the decoder, checked exactly from the affine regions.
+"""The paper's conditions on the decoder, checked from the affine regions and their images.
 
 (F2) weak injectivity and (F3) injectivity of ``f`` (Kivva et al. 2022, section 3),
 each returned as a :class:`Verdict` carrying the evidence: for a failure, points
@@ -74,15 +74,21 @@ def is_injective(network):
     regions' images share a point (for ``n = 1``: iff ``f`` is strictly
     monotone).  Checked exactly on the regions' image segments and rays.
 
+    For a 2-D latent (``n_outputs == 2``): every region has full rank, the
+    Jacobian determinants share one sign, and ``f`` winds once around the
+    image of every vertex (then ``f`` is a proper local homeomorphism of the
+    plane, hence injective).
+
     Parameters
     ----------
-    network : ReLUNetwork with ``n_inputs == 1``
+    network : ReLUNetwork with ``n_inputs`` 1 or 2 (``n_outputs == 2`` for 2)
 
     Returns
     -------
     Verdict
         On failure ``witnesses`` holds ``z`` (two distinct latent points, or
-        an interval where ``f`` is constant) and their common image ``x``.
+        an interval where ``f`` is constant) and their common image ``x``
+        (for a 2-D latent: the offending region or vertex).
     """
     _check_network(network, (1, 2))
     if network.n_inputs == 2:
@@ -175,9 +181,13 @@ def is_weakly_injective(network):
     non-constant region gives (i); a constant region gives infinitely many
     preimages at one point, which violates (ii) only if ``f`` is constant.
 
+    For a 2-D latent see :func:`_is_weakly_injective_2d`: a positive verdict
+    carries a checked witness; a negative one means no witness was found
+    among the candidates tried (not a proof).
+
     Parameters
     ----------
-    network : ReLUNetwork with ``n_inputs == 1``
+    network : ReLUNetwork with ``n_inputs`` 1 or 2
 
     Returns
     -------
