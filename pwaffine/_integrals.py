@@ -42,16 +42,15 @@ CURVE_RTOL = 1e-9
 class IntervalTables:
     """Per-(region, component) constants of a model with a 1-D latent (noise > 0).
 
-    Shapes: ``unit``, ``offset`` ``(n_regions, n)``; ``lower``, ``upper``
-    ``(n_regions,)``; the rest ``(n_regions, n_components)``.  See
-    :func:`pwaffine._kernels.logpdf_intervals` for their meaning.
+    Shapes: ``unit``, ``offset`` ``(n_regions, n)``; the rest
+    ``(n_regions, n_components)``.  See :func:`pwaffine._kernels.logpdf_intervals`
+    (and :func:`pwaffine._kernels.score_intervals` for the posterior's
+    ``post_*``) for their meaning.
     """
 
     inv_noise: np.ndarray
     unit: np.ndarray
     offset: np.ndarray
-    lower: np.ndarray
-    upper: np.ndarray
     log_coef: np.ndarray
     log_shape: np.ndarray
     slope_mean: np.ndarray
@@ -82,33 +81,31 @@ def interval_tables(regions, prior, noise_std, keep_zero_weights=False):
     slopes = regions.linear[:, :, 0] * inv_noise  # whitened A_k, (K, n)
     g = np.sqrt(np.einsum("kt,kt->k", slopes, slopes))
     unit = np.divide(slopes, g[:, None], out=np.zeros_like(slopes), where=g[:, None] > 0)
-    keep = prior.weights > 0
-    if keep_zero_weights:
-        keep[:] = True
+    keep = np.ones(prior.n_components, bool) if keep_zero_weights else prior.weights > 0
     mu = prior.means[keep, 0]
     var = prior.covariances[keep, 0, 0]
     tau2 = var * g[:, None] ** 2  # prior variance of the line coordinate, (K, J)
     v = 1.0 + tau2
-    n_terms = g.size * mu.size
+    log_shape = -0.5 * np.log1p(tau2)
+    # Posterior of z given the line coordinate w: mean gain * w + shift, sd 1 / scale.
+    gain, shift, scale = g[:, None] * var / v, mu / v, np.sqrt(v / var)
     return IntervalTables(
         inv_noise=inv_noise,
         unit=np.ascontiguousarray(unit),
         offset=np.ascontiguousarray(regions.offset * inv_noise),
-        lower=np.ascontiguousarray(regions.lower),
-        upper=np.ascontiguousarray(regions.upper),
-        log_coef=_log(prior.weights[keep]) - 0.5 * np.log1p(tau2),
-        log_shape=-0.5 * np.log1p(tau2),
+        log_coef=_log(prior.weights[keep]) + log_shape,
+        log_shape=log_shape,
         slope_mean=g[:, None] * mu,
         inv_var=1.0 / v,
-        post_gain=g[:, None] * var / v,
-        post_shift=mu / v,
-        post_scale=np.sqrt(v / var),
-        # Standardised interval ends: (end - m) * scale with m = gain w + shift.
-        lo_std=(regions.lower[:, None] - mu / v) * np.sqrt(v / var),
-        hi_std=(regions.upper[:, None] - mu / v) * np.sqrt(v / var),
-        std_slope=g[:, None] * var / v * np.sqrt(v / var),
+        post_gain=gain,
+        post_shift=shift,
+        post_scale=scale,
+        # Standardised interval ends (end - gain w - shift) * scale, affine in w.
+        lo_std=(regions.lower[:, None] - shift) * scale,
+        hi_std=(regions.upper[:, None] - shift) * scale,
+        std_slope=gain * scale,
         log_const=float(-0.5 * noise_std.size * _LOG_2PI - np.log(noise_std).sum()),
-        log_skip=SKIP_MARGIN + float(np.log(n_terms)),
+        log_skip=SKIP_MARGIN + float(np.log(g.size * mu.size)),
     )
 
 
@@ -143,16 +140,17 @@ def check_no_atoms(regions, prior):
     m = regions.linear.shape[2]
     for k in range(regions.n_regions):
         A = regions.linear[k]
-        if np.all(A == 0.0):
+        rank = np.linalg.matrix_rank(A)
+        if rank == m:
+            continue
+        if rank == 0:
             kind = "f is constant on a region of positive prior mass, so P(X) has an atom"
             where = f"f(z) = {np.array2string(regions.offset[k], precision=6)} for z in " \
                     f"{_describe_region(regions, k)}"
-        elif np.linalg.matrix_rank(A) < m:
-            kind = (f"f has rank {np.linalg.matrix_rank(A)} < m = {m} on a region of positive "
+        else:
+            kind = (f"f has rank {rank} < m = {m} on a region of positive "
                     "prior mass, so P(X) puts mass on a lower-dimensional set")
             where = f"region {_describe_region(regions, k)}"
-        else:
-            continue
         mass = np.exp(regions.log_prior_masses(prior)[k])
         raise ValueError(f"noise_std=0 but {kind} and no density: {where}, mass {mass:.6g}")
 

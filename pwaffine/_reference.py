@@ -5,12 +5,16 @@ Nothing here is fast or clever on purpose:
 * :func:`logpdf_closed_form` evaluates the same closed form as the numba kernel
   but the textbook way: the full marginal covariance ``A Sigma A^T + D`` through
   ``scipy.stats.multivariate_normal``, the posterior by the usual conditioning
-  formulas, and interval masses through ``scipy.special.log_ndtr``; every
+  formulas, and interval masses through ``scipy.special.log_ndtr`` (polygon
+  masses through ``gaussian_polygon_log_mass`` for a 2-D latent); every
   region-component term is computed (no skipping).
 * :func:`logpdf_quad` integrates ``p(z) N(x; f(z), D)`` over ``z`` with
   ``scipy.integrate.quad``, calling ``network.forward`` for ``f``: it shares
   nothing with the closed form except the breakpoints, which it uses only to
   split the integration range.
+* :func:`logpdf_mpmath`: the closed form in 50-digit arithmetic (far tails).
+* :func:`logpdf_slices_2d`: for a 2-D latent, quadrature over ``z1`` of the
+  exact 1-D densities along ``z2``.
 """
 
 import numpy as np
@@ -34,18 +38,28 @@ def _log_ndtr_interval(a, b):
 
 
 def logpdf_closed_form(model, X):
-    """Closed-form log density with textbook numerics, for a 1-D latent.
+    """Closed-form log density with textbook numerics, for a 1-D or 2-D latent.
+
+    Every region-component term, none skipped: ``scipy.stats.multivariate_normal``
+    for the marginal ``N(A mu + c, A Sigma A^T + D)``, the posterior of ``z`` by
+    the usual conditioning formulas, and its mass on the region by
+    ``scipy.special.log_ndtr`` (an interval) or by
+    :func:`pwaffine.gaussian_polygon.gaussian_polygon_log_mass` (a polygon,
+    validated on its own against mpmath; it whitens and sorts the half-planes
+    itself).
 
     Parameters
     ----------
     model : PushforwardModel
-        With ``n_latent == 1`` and positive noise.
+        With ``n_latent`` 1 or 2 and positive noise.
     X : array-like of shape (n_samples, n_features)
 
     Returns
     -------
     ndarray of shape (n_samples,)
     """
+    from .gaussian_polygon import gaussian_polygon_log_mass
+
     X = check_samples(X, model.n_features)
     regions = model.network.affine_regions()
     prior = model.prior
@@ -53,22 +67,23 @@ def logpdf_closed_form(model, X):
     D_inv = np.diag(1.0 / model._noise**2)
     terms = []
     for k in range(regions.n_regions):
-        a = regions.linear[k, :, 0]
-        c = regions.offset[k]
+        A, c = regions.linear[k], regions.offset[k]
         for j in range(prior.n_components):
             if prior.weights[j] == 0:
                 continue
-            mu = prior.means[j, 0]
-            s2 = prior.covariances[j, 0, 0]
-            cov = s2 * np.outer(a, a) + D
-            log_marg = stats.multivariate_normal(mean=a * mu + c, cov=cov).logpdf(X)
-            post_var = 1.0 / (1.0 / s2 + a @ D_inv @ a)
-            post_mean = post_var * (mu / s2 + (X - c) @ D_inv @ a)
-            sd = np.sqrt(post_var)
-            log_mass = _log_ndtr_interval(
-                (regions.lower[k] - post_mean) / sd, (regions.upper[k] - post_mean) / sd
-            )
-            terms.append(np.log(prior.weights[j]) + np.atleast_1d(log_marg) + log_mass)
+            mu, S = prior.means[j], prior.covariances[j]
+            log_marg = np.atleast_1d(stats.multivariate_normal(A @ mu + c, A @ S @ A.T + D).logpdf(X))
+            post_cov = np.linalg.inv(np.linalg.inv(S) + A.T @ D_inv @ A)
+            post_mean = (post_cov @ (np.linalg.solve(S, mu)[:, None] + A.T @ D_inv @ (X - c).T)).T
+            if model.n_latent == 1:
+                sd = np.sqrt(post_cov[0, 0])
+                log_mass = _log_ndtr_interval((regions.lower[k] - post_mean[:, 0]) / sd,
+                                              (regions.upper[k] - post_mean[:, 0]) / sd)
+            else:
+                normals, offsets = regions.halfplanes(k)
+                log_mass = (np.array([gaussian_polygon_log_mass(normals, offsets, m, post_cov)
+                                      for m in post_mean]) if len(normals) else 0.0)
+            terms.append(np.log(prior.weights[j]) + log_marg + log_mass)
     return special.logsumexp(np.array(terms), axis=0)
 
 
@@ -256,51 +271,3 @@ def logpdf_slices_2d(model, x, epsrel=1e-10, n_sd=12.0):
             total += integrate.quad(lambda z: np.exp(log_inner(z) - shift), a, b,
                                     epsabs=0.0, epsrel=epsrel, limit=200, full_output=1)[0]
     return float(np.log(total) + shift)
-
-
-def logpdf_closed_form_2d(model, X):
-    """Closed-form log density for a 2-D latent with textbook numerics.
-
-    Every region-component term: ``scipy.stats.multivariate_normal`` for the
-    marginal ``N(A mu + c, A Sigma A^T + D)``, the posterior by the usual
-    conditioning formulas, and its polygon mass by
-    :func:`pwaffine.gaussian_polygon.gaussian_polygon_log_mass` (validated on its
-    own against mpmath), which whitens and sorts the half-planes itself.  No
-    term is skipped.
-
-    Parameters
-    ----------
-    model : PushforwardModel with ``n_latent == 2`` and positive noise
-    X : array-like of shape (n_samples, n_features)
-
-    Returns
-    -------
-    ndarray of shape (n_samples,)
-    """
-    from .gaussian_polygon import gaussian_polygon_log_mass
-
-    X = check_samples(X, model.n_features)
-    regions = model.network.affine_regions()
-    prior = model.prior
-    D = np.diag(model._noise**2)
-    D_inv = np.diag(1.0 / model._noise**2)
-    out = np.full((regions.n_regions * prior.n_components, X.shape[0]), -np.inf)
-    row = 0
-    for k in range(regions.n_regions):
-        A, c = regions.linear[k], regions.offset[k]
-        normals, offsets = regions.halfplanes(k)
-        for j in range(prior.n_components):
-            if prior.weights[j] == 0:
-                continue
-            mu, S = prior.means[j], prior.covariances[j]
-            log_marg = np.atleast_1d(stats.multivariate_normal(A @ mu + c, A @ S @ A.T + D).logpdf(X))
-            post_cov = np.linalg.inv(np.linalg.inv(S) + A.T @ D_inv @ A)
-            post_mean = (post_cov @ (np.linalg.solve(S, mu)[:, None] + A.T @ D_inv @ (X - c).T)).T
-            if len(normals):
-                log_mass = np.array([gaussian_polygon_log_mass(normals, offsets, m, post_cov)
-                                     for m in post_mean])
-            else:
-                log_mass = 0.0
-            out[row] = np.log(prior.weights[j]) + log_marg + log_mass
-            row += 1
-    return special.logsumexp(out, axis=0)

@@ -156,9 +156,7 @@ class PopulationNLL:
             :meth:`PushforwardModel.score` for the conventions).
         """
         X, weights = self._fixed_nodes()
-        if self._cache is None:
-            self._cache = (X, self.truth._logpdf(X))
-        p_t = np.exp(self._cache[1]) * weights
+        p_t = np.exp(self._truth_logpdf(X)) * weights
         log_m, scores = _integrals.score_intervals(model, X)
         return float(-(p_t @ log_m)), -(p_t @ scores)
 
@@ -173,20 +171,19 @@ class PopulationNLL:
         """Differential entropy of the truth's ``P(X)`` in nats."""
         return self(self.truth)
 
-    def _integrand(self, model):
-        truth = self.truth
-        first = True
+    def _truth_logpdf(self, X):
+        """The truth's log density; the starting nodes' values are computed once and reused."""
+        if self._cache is not None and np.array_equal(self._cache[0], X):
+            return self._cache[1]
+        log_t = self.truth._logpdf(X)
+        if self._cache is None:  # the first call is on the starting nodes
+            self._cache = (X, log_t)
+        return log_t
 
+    def _integrand(self, model):
         def fn(x):
-            nonlocal first
-            X = x.reshape(-1, truth.n_features)
-            if first and self._cache is not None and self._cache[0].shape == X.shape:
-                log_t = self._cache[1]
-            else:
-                log_t = truth._logpdf(X)
-                if first:
-                    self._cache = (X, log_t)
-            first = False
+            X = x.reshape(-1, self.truth.n_features)
+            log_t = self._truth_logpdf(X)
             log_m = model._logpdf(X)
             p_t = np.exp(log_t)
             with np.errstate(invalid="ignore"):

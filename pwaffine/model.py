@@ -93,7 +93,8 @@ class PushforwardModel:
         self.prior = prior
         self.network = network
         self._noise = noise
-        self._tables = None
+        self._tables = None  # per-(region, component) constants, built on first use
+        self._has_density = False  # noiseless: full rank on every region, checked once
 
     @property
     def noise_std(self):
@@ -194,7 +195,9 @@ class PushforwardModel:
     def _logpdf(self, X):
         regions = self.network.affine_regions()
         if self.is_noiseless:
-            _integrals.check_no_atoms(regions, self.prior)
+            if not self._has_density:
+                _integrals.check_no_atoms(regions, self.prior)  # raises: no density
+                self._has_density = True
             return _integrals.logpdf_noiseless(regions, self.prior, X)
         if self._tables is None:
             build = (_integrals.interval_tables if self.n_latent == 1

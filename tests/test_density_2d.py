@@ -8,7 +8,7 @@ from scipy import stats
 from strategies import networks, priors
 
 from pwaffine import GaussianMixture, PushforwardModel, ReLUNetwork
-from pwaffine._reference import logpdf_closed_form_2d, logpdf_slices_2d
+from pwaffine._reference import logpdf_closed_form, logpdf_slices_2d
 
 
 @st.composite
@@ -115,7 +115,7 @@ def test_logpdf_matches_textbook_closed_form_2d(model, seed):
     assert np.all(np.isfinite(out))
     # The textbook marginal loses ~1e-11 relative to cancellation far out (see
     # test_logpdf_matches_textbook_closed_form for the 1-D latent).
-    np.testing.assert_allclose(out, logpdf_closed_form_2d(model, X), rtol=1e-10, atol=1e-9)
+    np.testing.assert_allclose(out, logpdf_closed_form(model, X), rtol=1e-10, atol=1e-9)
 
 
 def test_noiseless_2d():

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy import integrate, stats
-from strategies import models, networks, priors
+from scipy import integrate
+from strategies import models
 
 from pwaffine import (GaussianMixture, PopulationNLL, PushforwardModel, ReLUNetwork,
                       population_nll, sample_nll)

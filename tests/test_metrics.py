@@ -432,7 +432,7 @@ def test_dist_aff_positive_and_symmetric_for_different_mixtures():
 
 def test_dist_aff_many_components_uses_sampled_pairings():
     rng = np.random.default_rng(23)
-    J, m = 7, 1  # 7! = 5040 pairings > 720: sorted-weight pairing plus random ones
+    J, _m = 7, 1  # 7! = 5040 pairings > 720: sorted-weight pairing plus random ones
     prior = _mix1(rng.dirichlet(np.full(J, 3.0)), rng.normal(0.0, 3.0, J),
                   rng.uniform(0.2, 1.0, J))
     assert dist_aff_l2(prior, _image(prior, [[2.5]], [-1.0]), n_starts=2, rng=0).value < 1e-6

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from pwaffine import GaussianMixture, PushforwardModel, ReLUNetwork, nll_surface
+from pwaffine import ReLUNetwork, nll_surface
 from pwaffine.conditions import is_injective, is_weakly_injective
 from pwaffine.study import (StudySettings, draw_model, global_search, misspecification,
                             paper_model, paper_parameter_names, paper_parameters)
