@@ -31,27 +31,27 @@ test: $(VENV)/.test
 	exit $$status
 
 ## The paper's Figure 1: slices of the study's models are computed once into
-## results/figure1.npz (recomputed when the library or the script changes), then plotted.
-SOURCES := $(wildcard pwaffine/*.py)
+## results/figure1.npz (recomputed when the library changes), then plotted.
+SOURCES := $(shell find pwaffine -name '*.py')
 
-results/figure1.npz: $(SOURCES) figures/figure1.py | $(VENV)/.runtime
+results/figure1.npz: $(SOURCES) | $(VENV)/.runtime
 	@mkdir -p results
 	rm -f $@
-	$(PY) figures/figure1.py --cache $@ --no-plot
+	$(PY) -m pwaffine figure1 --cache $@ --no-plot
 
-figures/figure1.png: results/figure1.npz figures/matplotlibrc
-	$(PY) figures/figure1.py --out $@ --cache results/figure1.npz
+figures/figure1.png: results/figure1.npz
+	$(PY) -m pwaffine figure1 --out $@ --cache results/figure1.npz --overwrite
 
 figure1: figures/figure1.png
 
 ## The 50-model study (about 10 minutes on 2 cores): study/study.csv, study/study.md.
 study: $(VENV)/.runtime
-	$(PY) -m pwaffine study --runs 50 --seed 0 --out study
+	$(PY) -m pwaffine study --runs 50 --seed 0 --out study --overwrite
 
 ## Every level of the identifiability hierarchy (about 3 minutes): hierarchy/hierarchy.{csv,md,json,png};
 ## the figure is also copied to figures/hierarchy.png for the README.
 hierarchy: $(VENV)/.runtime
-	$(PY) -m pwaffine hierarchy --out hierarchy
+	$(PY) -m pwaffine hierarchy --out hierarchy --overwrite
 	cp hierarchy/hierarchy.png figures/hierarchy.png
 
 ## Benchmarks: full run writes benchmarks/RESULTS.md; quick run is a CI smoke test.

@@ -44,7 +44,7 @@ def logpdf_closed_form(model, X):
     for the marginal ``N(A mu + c, A Sigma A^T + D)``, the posterior of ``z`` by
     the usual conditioning formulas, and its mass on the region by
     ``scipy.special.log_ndtr`` (an interval) or by
-    :func:`pwaffine.gaussian_polygon.gaussian_polygon_log_mass` (a polygon,
+    :func:`pwaffine.gaussian_polygon_log_mass` (a polygon,
     validated on its own against mpmath; it whitens and sorts the half-planes
     itself).
 
@@ -58,13 +58,13 @@ def logpdf_closed_form(model, X):
     -------
     ndarray of shape (n_samples,)
     """
-    from .gaussian_polygon import gaussian_polygon_log_mass
+    from .model.gaussian_polygon import gaussian_polygon_log_mass
 
     X = check_samples(X, model.n_features)
     regions = model.network.affine_regions()
     prior = model.prior
-    D = np.diag(model._noise**2)
-    D_inv = np.diag(1.0 / model._noise**2)
+    D = np.diag(model.noise_vector**2)
+    D_inv = np.diag(1.0 / model.noise_vector**2)
     terms = []
     for k in range(regions.n_regions):
         A, c = regions.linear[k], regions.offset[k]
@@ -113,7 +113,7 @@ def logpdf_quad(model, x, epsrel=1e-12, n_sd=40.0):
     """
     x = np.asarray(x, dtype=float)
     prior, network = model.prior, model.network
-    noise = model._noise
+    noise = model.noise_vector
     keep = prior.weights > 0
     lam = prior.weights[keep]
     mu = prior.means[keep, 0]
@@ -177,7 +177,7 @@ def logpdf_mpmath(model, x, dps=50):
         n = len(x)
         regions = model.network.affine_regions()
         prior = model.prior
-        D = mp.diag([mp.mpf(float(s)) ** 2 for s in model._noise])
+        D = mp.diag([mp.mpf(float(s)) ** 2 for s in model.noise_vector])
         total = mp.mpf(0)
         for k in range(regions.n_regions):
             a = mp.matrix([mp.mpf(float(v)) for v in regions.linear[k, :, 0]])
@@ -226,9 +226,7 @@ def logpdf_slices_2d(model, x, epsrel=1e-10, n_sd=12.0):
     -------
     float
     """
-    from .mixture import GaussianMixture
-    from .model import PushforwardModel
-    from .network import ReLUNetwork
+    from .model import GaussianMixture, PushforwardModel, ReLUNetwork
 
     x = np.asarray(x, float)[None]
     prior, net = model.prior, model.network
@@ -249,7 +247,7 @@ def logpdf_slices_2d(model, x, epsrel=1e-10, n_sd=12.0):
                                cond_var[:, None, None])
         sub = ReLUNetwork([W0[:, 1:2]] + list(net.weights[1:]),
                           [b0 + W0[:, 0] * z1] + list(net.biases[1:]), net.negative_slope)
-        return log_pz1 + PushforwardModel(cond, sub, model._noise).logpdf(x)[0]
+        return log_pz1 + PushforwardModel(cond, sub, model.noise_vector).logpdf(x)[0]
 
     sd = np.sqrt(prior.covariances[keep, 0, 0])
     lo = float(np.min(prior.means[keep, 0] - n_sd * sd))

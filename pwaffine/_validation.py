@@ -12,6 +12,15 @@ import numpy as np
 #: Tolerance on the sum of mixture weights.
 WEIGHT_SUM_TOL = 1e-9
 
+#: Largest scale pwaffine computes with.  A network's bound on ``|f(z)|``, a
+#: prior's means and standard deviations, and the ratio of a model's output
+#: scale to its noise must not exceed it (nor go below its inverse, for the
+#: ratio of the prior's scale to the noise of a noiseless model), so that every
+#: quadratic form the densities use, at most ``MAX_SCALE**2 = 1e200`` times the
+#: squared distances involved, stays finite in float64.  Larger scales are
+#: refused with a ``ValueError`` rather than computed wrong.
+MAX_SCALE = 1e100
+
 
 def check_array(value, name, ndim=None, shape=None, allow_empty=False):
     """Convert ``value`` to a C-contiguous float64 array and validate it.
@@ -33,10 +42,7 @@ def check_array(value, name, ndim=None, shape=None, allow_empty=False):
     -------
     ndarray of float64
     """
-    try:
-        arr = np.array(value, dtype=np.float64, order="C")
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name} must be a numeric array; got {value!r:.80}") from exc
+    arr = _as_real_array(value, name)
     if ndim is not None and arr.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-dimensional; got shape {arr.shape}")
     if shape is not None:
@@ -51,6 +57,34 @@ def check_array(value, name, ndim=None, shape=None, allow_empty=False):
         bad = "NaN" if np.any(np.isnan(arr)) else "infinite"
         raise ValueError(f"{name} contains {bad} values")
     return arr
+
+
+def _as_real_array(value, name):
+    """``value`` as a C-contiguous float64 array; refuse what is not an array of real numbers.
+
+    ``None``, strings, complex numbers, booleans and arrays of Python objects
+    are refused by name rather than converted (``np.array("0.1", float)``
+    would silently parse a string; complex values would lose their imaginary
+    part).
+    """
+    if value is None:
+        raise ValueError(f"{name} must be an array of real numbers; got None")
+    if isinstance(value, (str, bytes)):
+        raise ValueError(f"{name} must be an array of real numbers; got the string {value!r:.80}")
+    try:
+        raw = np.asarray(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name} must be an array of real numbers (a ragged or non-numeric "
+                         f"sequence was given): {exc}") from exc
+    kind = raw.dtype.kind
+    if kind == "c":
+        raise ValueError(f"{name} must be real; got complex values (dtype {raw.dtype})")
+    if kind == "b":
+        raise ValueError(f"{name} must be an array of real numbers; got booleans")
+    if kind not in "iuf":
+        raise ValueError(f"{name} must be an array of real numbers; got dtype {raw.dtype} "
+                         f"({value!r:.80})")
+    return np.array(raw, dtype=np.float64, order="C")
 
 
 def check_scalar(value, name, low=None, high=None, low_inclusive=True):

@@ -14,7 +14,7 @@ from pwaffine._reference import logpdf_closed_form, logpdf_mpmath, logpdf_quad
 def _test_points(model, rng, n=3):
     """Samples of the model plus one point a few noise levels off the data."""
     X = model.sample(n, rng=rng)
-    X[-1] += 4.0 * model._noise * rng.choice([-1, 1], size=model.n_features)
+    X[-1] += 4.0 * model.noise_vector * rng.choice([-1, 1], size=model.n_features)
     return X
 
 
@@ -77,13 +77,13 @@ def _image_samples(model, n_sd=9.0):
 
 def _image_range(model):
     fz = _image_samples(model)[:, 0]
-    pad = 12.0 * model._noise[0]
+    pad = 12.0 * model.noise_vector[0]
     return fz.min() - pad, fz.max() + pad
 
 
 def _image_box(model):
     fz = _image_samples(model, n_sd=7.5)
-    pad = 8.0 * model._noise
+    pad = 8.0 * model.noise_vector
     return [(fz[:, t].min() - pad[t], fz[:, t].max() + pad[t]) for t in range(fz.shape[1])]
 
 
@@ -129,7 +129,7 @@ def _affine_latent(model, scale, shift):
     b = [v.copy() for v in net.biases]
     b[0] = b[0] - W[0][:, 0] * shift / scale
     W[0] = W[0] / scale
-    return PushforwardModel(new_prior, ReLUNetwork(W, b, net.negative_slope), model._noise)
+    return PushforwardModel(new_prior, ReLUNetwork(W, b, net.negative_slope), model.noise_vector)
 
 
 @settings(max_examples=40)
@@ -143,11 +143,11 @@ def test_invariances(model, data):
         layer = data.draw(st.integers(0, net.n_layers - 2))
         width = net.weights[layer].shape[0]
         perm = data.draw(st.permutations(range(width)))
-        permuted = PushforwardModel(model.prior, _permute_units(net, layer, list(perm)), model._noise)
+        permuted = PushforwardModel(model.prior, _permute_units(net, layer, list(perm)), model.noise_vector)
         np.testing.assert_allclose(permuted.logpdf(X), base, rtol=0, atol=1e-10)
         t = data.draw(st.floats(0.05, 20.0))
         unit = data.draw(st.integers(0, width - 1))
-        scaled = PushforwardModel(model.prior, _rescale_unit(net, layer, unit, t), model._noise)
+        scaled = PushforwardModel(model.prior, _rescale_unit(net, layer, unit, t), model.noise_vector)
         np.testing.assert_allclose(scaled.logpdf(X), base, rtol=0, atol=1e-10)
     scale = data.draw(st.floats(0.2, 5.0)) * data.draw(st.sampled_from([-1.0, 1.0]))
     shift = data.draw(st.floats(-5.0, 5.0))

@@ -24,7 +24,7 @@ def models_2d(draw, n_outputs=st.integers(2, 3), noise=st.floats(0.05, 1.5)):
 def test_logpdf_matches_slice_quadrature(model, seed):
     rng = np.random.default_rng(seed)
     X = model.sample(2, rng=rng)
-    X[-1] += 3 * model._noise * rng.choice([-1, 1], size=model.n_features)
+    X[-1] += 3 * model.noise_vector * rng.choice([-1, 1], size=model.n_features)
     want = np.array([logpdf_slices_2d(model, x) for x in X])
     np.testing.assert_allclose(model.logpdf(X), want, rtol=0, atol=1e-9)
 
@@ -64,7 +64,7 @@ def test_invariances_2d(model, data):
         B = [v.copy() for v in net.biases]
         W[0], B[0] = W[0][perm] * t[:, None], B[0][perm] * t
         W[1] = W[1][:, perm] / t
-        other = PushforwardModel(model.prior, ReLUNetwork(W, B, net.negative_slope), model._noise)
+        other = PushforwardModel(model.prior, ReLUNetwork(W, B, net.negative_slope), model.noise_vector)
         np.testing.assert_allclose(other.logpdf(X), base, rtol=0, atol=1e-10)
     # An arbitrary invertible affine map h(z) = M z + b of the latent, with f o h^-1.
     M = rng.normal(size=(2, 2))
@@ -80,7 +80,7 @@ def test_invariances_2d(model, data):
     B = [v.copy() for v in net.biases]
     B[0] = B[0] - W[0] @ Minv @ shift
     W[0] = W[0] @ Minv
-    other = PushforwardModel(new_prior, ReLUNetwork(W, B, net.negative_slope), model._noise)
+    other = PushforwardModel(new_prior, ReLUNetwork(W, B, net.negative_slope), model.noise_vector)
     np.testing.assert_allclose(other.logpdf(X), base, rtol=0, atol=1e-10)
 
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from strategies import models
 
 from pwaffine import GaussianMixture, PushforwardModel, ReLUNetwork
-from pwaffine.equivalence import Equivalence, UnitMatch, canonical_form, find_equivalence
+from pwaffine.identifiability.equivalence import Equivalence, UnitMatch, canonical_form, find_equivalence
 
 
 # --------------------------------------------------------------------------- helpers

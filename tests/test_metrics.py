@@ -8,8 +8,8 @@ from scipy import integrate, optimize, stats
 from strategies import priors
 
 from pwaffine import GaussianMixture
-from pwaffine import metrics
-from pwaffine.metrics import check_p2, dist_aff_l2, l2_distance, mcc
+from pwaffine.identifiability import metrics
+from pwaffine import check_p2, dist_aff_l2, l2_distance, mcc
 
 
 # --------------------------------------------------------------------------- helpers

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 from scipy import integrate, special, stats
 from scipy.spatial import ConvexHull
 
-from pwaffine import _kernels
-from pwaffine.gaussian_polygon import gaussian_polygon_log_mass
+from pwaffine._kernels import polygon_mass as _kernels
+from pwaffine.model.gaussian_polygon import gaussian_polygon_log_mass
 
 EPS = np.finfo(float).eps
 
@@ -457,7 +457,7 @@ def test_empty_degenerate_and_unconstrained():
 # Kernel conventions
 # --------------------------------------------------------------------------
 def _facets(normals, offsets):
-    from pwaffine.gaussian_polygon import _polygon_facets, _whiten_constraints
+    from pwaffine.model.gaussian_polygon import _polygon_facets, _whiten_constraints
 
     n, h = _whiten_constraints(np.asarray(normals, float), np.asarray(offsets, float),
                                np.zeros(2), np.eye(2))
@@ -514,7 +514,7 @@ GOOD = dict(normals=[[1.0, 0.0], [0.0, 1.0]], offsets=[1.0, 2.0], mean=[0.0, 0.0
     (dict(cov=[[1.0, 2.0], [2.0, 1.0]]), "cov is not positive definite"),
     (dict(cov=[[1.0, 0.5], [0.1, 1.0]]), "cov is not symmetric"),
     (dict(cov=np.zeros((2, 2))), "cov is not positive definite"),
-    (dict(offsets="abc"), "offsets must be a numeric array"),
+    (dict(offsets="abc"), "offsets must be an array of real numbers"),
 ])
 def test_bad_input_raises(change, match):
     with pytest.raises(ValueError, match=match):

@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pwaffine import ReLUNetwork
-from pwaffine import polygons as polygons_module
-from pwaffine.polygons import PolygonRegions, polygon_regions
+from pwaffine.model import polygons as polygons_module
+from pwaffine.model.polygons import PolygonRegions, polygon_regions
 
 # Membership: a point belongs to a region when each of its constraints holds
 # up to MEMBER_RTOL * (1 + |z|_1 + |offset|), the magnitudes that the rounding

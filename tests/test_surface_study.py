@@ -10,9 +10,11 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from pwaffine import ReLUNetwork, nll_surface
-from pwaffine.conditions import is_injective, is_weakly_injective
-from pwaffine.study import (StudySettings, draw_model, global_search, misspecification,
-                            paper_model, paper_parameter_names, paper_parameters)
+from pwaffine.identifiability.conditions import is_injective, is_weakly_injective
+from pwaffine.experiments.paper_family import (StudySettings, draw_model, misspecification,
+                                              paper_model, paper_parameter_names,
+                                              paper_parameters)
+from pwaffine.experiments.study import global_search
 
 FAMILY = ["alpha1", "alpha2", "beta1", "beta2", "pi1", "pi2", "mu1", "mu2"]
 
@@ -141,7 +143,7 @@ def test_cli_study_and_figure1_end_to_end(tmp_path):
                            "--out", str(out), "--quick", "--workers", "1"],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
-    assert "[  2/2]" in proc.stderr
+    assert "study [2/2]" in proc.stderr
     rows = (out / "study.csv").read_text().splitlines()
     header = rows[0].split(",")
     for col in ("run", "n_components", "lambda1", "mu1", "sigma1", "alpha1", "beta2", "pi2",
@@ -166,7 +168,7 @@ def test_cli_study_and_figure1_end_to_end(tmp_path):
         assert panel["grid_step"] == pytest.approx(0.04)
     proc = subprocess.run([sys.executable, "-m", "pwaffine", "study", "--runs", "0"],
                           capture_output=True, text=True)
-    assert proc.returncode != 0 and "--runs must be >= 1" in proc.stderr
+    assert proc.returncode == 2 and "argument --runs: must be >= 1" in proc.stderr
 
 
 # ---------------------------------------------------------------- conditions

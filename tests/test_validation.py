@@ -28,7 +28,7 @@ def _prior(m=1):
         (GOOD_W, GOOD_B, np.nan, "negative_slope must be finite"),
         (GOOD_W, GOOD_B, "0.1", "negative_slope must be a real number"),
         (np.ones((2, 2)), [np.zeros(2)], 0.0, "sequence of 2-D arrays"),
-        ([[["a"]]], [[0.0]], 0.0, r"weights\[0\] must be a numeric array"),
+        ([[["a"]]], [[0.0]], 0.0, r"weights\[0\] must be an array of real numbers"),
     ],
 )
 def test_network_errors(weights, biases, slope, match):
@@ -87,7 +87,7 @@ def test_mixture_weights_tolerance():
         (np.nan, "noise_std contains NaN"),
         (np.inf, "noise_std contains infinite"),
         ([0.1, 0.2, 0.3], r"noise_std must be a scalar or have shape \(1,\)"),
-        ("x", "noise_std must be a numeric array"),
+        ("x", "noise_std must be an array of real numbers"),
     ],
 )
 def test_model_noise_errors(noise, match):
@@ -118,7 +118,7 @@ def test_model_dimension_mismatch():
         (np.zeros((2, 1, 1)), r"X must have shape \(n_samples, 1\); got shape \(2, 1, 1\)"),
         ([[np.nan]], "X contains NaN"),
         ([[np.inf]], "X contains infinite"),
-        ([["a"]], "X must be a numeric array"),
+        ([["a"]], "X must be an array of real numbers"),
     ],
 )
 def test_logpdf_input_errors(X, match):
@@ -144,9 +144,10 @@ def test_other_input_errors():
         net.affine_regions().log_prior_masses(_prior(2))
 
 
-def test_unsupported_latent_dimension_in_logpdf():
+def test_unsupported_latent_dimension_is_refused_at_construction():
     net = ReLUNetwork.random([3, 4, 2], rng=0)
-    model = PushforwardModel(_prior(3), net, 0.1)
-    model.sample(5, rng=0)  # sampling works for any latent dimension
+    with pytest.raises(NotImplementedError, match=r"\(m=3, n=2, noisy\).*latent dimensions 1 "
+                                                  r"\(intervals\) and 2"):
+        PushforwardModel(_prior(3), net, 0.1)
     with pytest.raises(NotImplementedError, match="n_inputs=3"):
-        model.logpdf(np.zeros((1, 2)))
+        net.affine_regions()

@@ -1,0 +1,129 @@
+"""The best-first logsumexp over a point's (region, component) terms, shared by every density.
+
+The density of ``x`` is a sum over regions ``k`` and prior components ``j`` of
+terms ``exp(gauss_kj(x) + log_mass_kj(x))``: a Gaussian part, cheap, and the
+log posterior mass of the region, expensive (an interval or polygon
+probability).  Most terms are negligible.  :func:`make_density_kernels`
+builds, for one kind of region, the kernels that
+
+1. compute every term's Gaussian part and an upper bound on the whole term
+   (the Gaussian part plus a cheap bound on the mass);
+2. evaluate the term with the largest bound first, then every term whose
+   bound is within ``log_skip`` nats of the largest term found so far;
+   the others are skipped (``-inf``);
+3. combine the evaluated terms by logsumexp.
+
+With ``log_skip = SKIP_MARGIN + log(n_terms)`` the skipped terms together
+change the density by less than ``exp(-SKIP_MARGIN)`` relative.
+
+The kind of region enters through three jitted functions given to the
+factory (numba cannot cache a kernel that receives a function as an argument,
+so the functions are bound when the kernels are built, once per kind):
+
+``new_work(tables) -> work``
+    Scratch space of one thread: a tuple whose first two entries are arrays
+    of length ``n_terms`` (``work[0]`` receives the Gaussian parts,
+    ``work[1]`` the bounds and then the terms); further entries are the
+    kind's own scratch.
+``prepare_terms(X, i, tables, work)``
+    Fills ``work[0]`` and ``work[1]`` for point ``X[i]``.
+``log_term_mass(idx, tables, work, below)``
+    The log mass of term ``idx``; ``below >= 0`` is how many nats the term's
+    bound lies below the largest term found so far (0 for the first term), so
+    an implementation may spend less effort on terms that cannot matter much.
+
+Terms are numbered ``idx = k * n_components + j``.
+"""
+
+import math
+
+import numba as nb
+
+from ._jit import kernel, parallel_kernel
+
+__all__ = ["CHUNK", "make_density_kernels", "sum_exp"]
+
+#: Points per parallel work item of the density kernels.
+CHUNK = 64
+
+
+@kernel
+def sum_exp(term, top):
+    """``sum(exp(term - top))``, 0 when every term is ``-inf``."""
+    total = 0.0
+    if top > -math.inf:
+        for idx in range(term.shape[0]):
+            if term[idx] > -math.inf:
+                total += math.exp(term[idx] - top)
+    return total
+
+
+def make_density_kernels(new_work, prepare_terms, log_term_mass):
+    """Build the term sum and the log-density kernels for one kind of region.
+
+    Parameters
+    ----------
+    new_work, prepare_terms, log_term_mass : numba dispatchers
+        See the module docstring.
+
+    Returns
+    -------
+    term_sum : dispatcher
+        ``term_sum(X, i, tables, work, log_skip) -> (top, total)``: the
+        largest term and ``sum(exp(term - top))``; ``work[1]`` holds every
+        term afterwards (``-inf`` where skipped), for score kernels.
+    logpdf_serial, logpdf_parallel : dispatcher
+        ``(X, tables, log_const, log_skip, out)``: ``out[i] = log_const +
+        log(sum of the terms of X[i])``, on one thread or over chunks of
+        ``CHUNK`` points in parallel.
+    """
+
+    @kernel
+    def term_sum(X, i, tables, work, log_skip):
+        prepare_terms(X, i, tables, work)
+        gauss = work[0]
+        term = work[1]
+        n_terms = term.shape[0]
+        best = 0
+        for idx in range(1, n_terms):
+            if term[idx] > term[best]:
+                best = idx
+        top = -math.inf
+        cut = -math.inf
+        for sweep in range(2):
+            for idx in range(n_terms):
+                if (sweep == 0) != (idx == best):
+                    continue
+                bound = term[idx]
+                if bound < cut or bound == -math.inf:
+                    term[idx] = -math.inf
+                    continue
+                below = max(top - bound, 0.0) if top > -math.inf else 0.0
+                value = gauss[idx] + log_term_mass(idx, tables, work, below)
+                term[idx] = value
+                if value > top:
+                    top = value
+                    cut = top - log_skip
+        return top, sum_exp(term, top)
+
+    @kernel
+    def logpdf_range(X, tables, log_const, log_skip, out, start, stop):
+        work = new_work(tables)
+        for i in range(start, stop):
+            top, total = term_sum(X, i, tables, work, log_skip)
+            out[i] = log_const + top + math.log(total) if top > -math.inf else -math.inf
+
+    @kernel
+    def logpdf_serial(X, tables, log_const, log_skip, out):
+        logpdf_range(X, tables, log_const, log_skip, out, 0, X.shape[0])
+
+    @parallel_kernel
+    def logpdf_parallel(X, tables, log_const, log_skip, out):
+        n_samples = X.shape[0]
+        n_chunks = (n_samples + CHUNK - 1) // CHUNK
+        for chunk in nb.prange(n_chunks):
+            logpdf_range(X, tables, log_const, log_skip, out, chunk * CHUNK,
+                         min(n_samples, (chunk + 1) * CHUNK))
+
+    return term_sum, logpdf_serial, logpdf_parallel
+

@@ -1,0 +1,38 @@
+"""What the density backends share: the skipping margin, and running a density kernel."""
+
+import numpy as np
+
+__all__ = ["PARALLEL_MIN_POINTS", "SKIP_MARGIN", "log_skip", "run_logpdf"]
+
+#: Terms are skipped once their upper bound is this far (in log) below the
+#: largest term, plus log(n_terms): the skipped total is < exp(-40) relative.
+SKIP_MARGIN = 40.0
+
+#: Batches smaller than this run on one thread: thread start-up would cost more.
+PARALLEL_MIN_POINTS = 4096
+
+_LOG_2PI = np.log(2.0 * np.pi)
+
+
+def log_skip(n_terms):
+    """The skipping threshold of the kernels: ``SKIP_MARGIN + log(n_terms)``."""
+    return SKIP_MARGIN + float(np.log(max(n_terms, 1)))
+
+
+def log_noise_const(noise_std):
+    """``log N(0; 0, D)`` for ``D = diag(noise_std**2)``: the density's constant in whitened form."""
+    return float(-0.5 * noise_std.size * _LOG_2PI - np.log(noise_std).sum())
+
+
+def run_logpdf(kernels, X, inv_noise, tables, log_const, skip):
+    """Log density at the rows of ``X`` with a density module of :mod:`pwaffine._kernels`.
+
+    ``X`` is whitened by ``inv_noise``; batches of at least
+    ``PARALLEL_MIN_POINTS`` points run on every thread.
+    """
+    Xw = np.ascontiguousarray(X * inv_noise)
+    out = np.empty(X.shape[0])
+    kernel = (kernels.logpdf_parallel if X.shape[0] >= PARALLEL_MIN_POINTS
+              else kernels.logpdf_serial)
+    kernel(Xw, tables, log_const, skip, out)
+    return out
