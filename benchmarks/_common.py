@@ -148,13 +148,15 @@ def mpmath_reference(model, X, dps=40):
 # Plots
 # --------------------------------------------------------------------------
 def pyplot():
-    """matplotlib.pyplot with the Agg backend and the style of ``figures/matplotlibrc``."""
+    """matplotlib.pyplot with the Agg backend and pwaffine's figure style."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    matplotlib.rc_file(FIGURES / "matplotlibrc")
+    from pwaffine.experiments._style import STYLE
+
+    matplotlib.rcParams.update(STYLE)
     return plt
 
 

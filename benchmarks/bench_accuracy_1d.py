@@ -139,7 +139,7 @@ def grid_until(model, X, ref, max_log2, repeat):
     history = []
     for log2 in range(8, max_log2 + 1):
         F, log_w = grid_nodes(model, 1 << log2)
-        values, t = timed(lambda: log_sum_gaussian(X, F, log_w, model._noise), repeat=repeat)
+        values, t = timed(lambda: log_sum_gaussian(X, F, log_w, model.noise_vector), repeat=repeat)
         history.append((1 << log2, values, t / len(X)))
         errors = [log_errors(v, ref).max() for _, v, _ in history]
         if errors[-1] <= TARGET_ERROR:
@@ -153,7 +153,7 @@ def monte_carlo(model, X, n_samples, seed):
     """Plain Monte Carlo ``log mean_i N(x; f(z_i), D)``, ``z_i`` from the prior (shared by all x)."""
     Z = model.prior.sample(n_samples, rng=seed)
     F = model.network._forward(Z)
-    return log_sum_gaussian(X, F, np.full(n_samples, -np.log(n_samples)), model._noise)
+    return log_sum_gaussian(X, F, np.full(n_samples, -np.log(n_samples)), model.noise_vector)
 
 
 def monte_carlo_relative_variance(model, X, n_samples, seed):
@@ -161,8 +161,8 @@ def monte_carlo_relative_variance(model, X, n_samples, seed):
     Z = model.prior.sample(n_samples, rng=seed)
     F = model.network._forward(Z)
     zero = np.zeros(n_samples)
-    log_s1 = log_sum_gaussian(X, F, zero, model._noise)
-    log_s2 = log_sum_gaussian(X, F, zero, model._noise, power=2)
+    log_s1 = log_sum_gaussian(X, F, zero, model.noise_vector)
+    log_s2 = log_sum_gaussian(X, F, zero, model.noise_vector, power=2)
     rel = np.expm1(np.log(n_samples) + log_s2 - 2.0 * log_s1)
     return float(np.max(rel))
 

@@ -33,8 +33,8 @@ from scipy import special, stats
 
 from _common import best_time, markdown_table
 
-from pwaffine import _kernels
-from pwaffine.gaussian_polygon import _polygon_facets, _whiten_constraints
+from pwaffine._kernels import polygon_mass as _kernels
+from pwaffine.model.gaussian_polygon import _polygon_facets, _whiten_constraints
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from test_polygon_mass import mp_log_mass  # noqa: E402

@@ -36,8 +36,8 @@ from _common import ROOT, fmt_ratio, fmt_time, markdown_table, timed
 
 from pwaffine import PopulationNLL, nll_surface, sample_nll
 from pwaffine._reference import logpdf_quad
-from pwaffine.likelihood import _image_segments
-from pwaffine.study import draw_models
+from pwaffine.inference.domain import image_pieces
+from pwaffine.experiments.paper_family import draw_models
 
 TARGET_TOTAL_S = 5.0
 GRID = np.linspace(-5.0, 5.0, 251)
@@ -86,8 +86,8 @@ def main(quick=False, out=sys.stdout):
     rows, surface_times = [], []
     for run, short, name, truth in panels():
         objective = PopulationNLL(truth)
-        edges = objective._domain["edges"]
-        seg = _image_segments(truth)[:, :, 0].ravel()
+        edges = objective._domain.edges
+        seg = np.concatenate(image_pieces(truth))[:, 0]
         kinks = np.unique(seg[(seg > edges[0]) & (seg < edges[-1])])
         values = GRID[::step]
         models = [truth.with_parameters({name: v}) for v in values]

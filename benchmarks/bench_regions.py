@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 from pwaffine import ReLUNetwork
-from pwaffine.polygons import polygon_regions
+from pwaffine.model.polygons import polygon_regions
 
 #: The headline case and its target time.
 HEADLINE_SIZES = (2, 32, 32, 5)

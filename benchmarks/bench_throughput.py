@@ -8,7 +8,7 @@ second, whether a term is evaluated or skipped by its bound.
 
 Roofline, in the same run and over the same number of terms: a numba loop
 (``cache=True``, parallel over the same threads) doing only the special-function
-work one term needs, ``exp(g + pwaffine._kernels.log_interval_mass(a, b))`` (an
+work one term needs, ``exp(g + pwaffine._kernels.special.log_interval_mass(a, b))`` (an
 ``erfcx``/``erf`` evaluation, a log and an exp), on the standardised interval
 ends ``(a, b)`` and Gaussian parts ``g`` of terms pwaffine actually evaluates on
 this workload (reconstructed in numpy from the model's precomputed tables).
@@ -44,7 +44,9 @@ import numpy as np
 from _common import (fmt_error, fmt_ratio, fmt_time, markdown_table, mpmath_reference,
                      n_terms, target_model_1d, timed)
 
-from pwaffine import GaussianMixture, PushforwardModel, ReLUNetwork, _integrals, _kernels
+from pwaffine import GaussianMixture, PushforwardModel, ReLUNetwork
+from pwaffine._kernels import special as _special
+from pwaffine.model import _terms, density_intervals
 from pwaffine._reference import logpdf_closed_form, logpdf_slices_2d
 
 TARGET_1D = 1e8
@@ -71,7 +73,7 @@ def special_function_loop(a, b, g, n_terms, partial):
         acc = 0.0
         for i in range(c * per, min(n_terms, (c + 1) * per)):
             k = i & mask
-            acc += math.exp(g[k] + _kernels.log_interval_mass(a[k], b[k]))
+            acc += math.exp(g[k] + _special.log_interval_mass(a[k], b[k]))
         partial[c] = acc
 
 
@@ -80,15 +82,16 @@ def term_arguments(model, X):
 
     Returns ``(gauss, a, b, bound, log_skip)`` with arrays of shape
     ``(n_points, n_regions * n_components)``; see
-    :func:`pwaffine._kernels.logpdf_intervals` for the notation.
+    :mod:`pwaffine._kernels.intervals` for the notation.
     """
-    t = _integrals.interval_tables(model.network.affine_regions(), model.prior, model._noise)
+    t = density_intervals.build_tables(model.network.affine_regions(), model.prior,
+                                      model.noise_vector)
     Xw = X * t.inv_noise
     r = Xw[:, None, :] - t.offset[None]  # (N, K, n)
     w = np.einsum("nkt,kt->nk", r, t.unit)
     d = np.einsum("nkt,nkt->nk", r - w[..., None] * t.unit[None], r - w[..., None] * t.unit[None])
-    q = w[..., None] - t.slope_mean[None]
-    gauss = t.log_coef[None] - 0.5 * (d[..., None] + q * q * t.inv_var[None])
+    q = (w[..., None] - t.slope_mean[None]) * t.inv_sd[None]
+    gauss = t.log_coef[None] - 0.5 * (d[..., None] + q * q)
     shift = t.std_slope[None] * w[..., None]
     a = t.lo_std[None] - shift
     b = t.hi_std[None] - shift
@@ -108,7 +111,7 @@ def evaluated_terms(model, X, rng):
     """
     gauss, a, b, bound, log_skip, log_const = term_arguments(model, X)
     mass = np.empty(a.size)
-    _kernels.log_interval_mass_array(a.ravel().copy(), b.ravel().copy(), mass)
+    _special.log_interval_mass_array(a.ravel().copy(), b.ravel().copy(), mass)
     term = gauss + mass.reshape(a.shape)
     top = term.max(axis=1, keepdims=True)
     first = np.take_along_axis(term, bound.argmax(axis=1)[:, None], axis=1)
@@ -183,8 +186,8 @@ def bench_2d(noise, sizes):
     model = model_2d(noise)
     X = model.sample(sizes["points_2d"], rng=1)
     model.logpdf(X[:10])
-    if len(X) >= _integrals.PARALLEL_MIN_POINTS:
-        model.logpdf(X[:_integrals.PARALLEL_MIN_POINTS])
+    if len(X) >= _terms.PARALLEL_MIN_POINTS:
+        model.logpdf(X[:_terms.PARALLEL_MIN_POINTS])
     count = n_terms(model, len(X))
     ours_all, t_ours = timed(lambda: model.logpdf(X), sizes["repeat_2d"])
     rate = count / t_ours

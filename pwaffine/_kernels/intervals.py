@@ -13,8 +13,10 @@ with ``U`` standard normal: the posterior of ``z`` is normal with mean affine
 in ``w``, and the interval ends are standardised by it.  A term's upper bound
 uses ``P(U > t) <= exp(-t**2/2)/2``.
 
-``tables`` is the tuple ``(unit, offset, lo_std, hi_std, std_slope, log_coef,
-slope_mean, inv_sd)``: ``unit, offset`` of shape ``(K, n)``, the rest ``(K, J)``.
+``tables`` is the tuple ``(unit, perp, offset, lo_std, hi_std, std_slope,
+log_coef, slope_mean, inv_sd)``: ``unit, offset`` of shape ``(K, n)``, ``perp``
+``(K, n, n)`` (an orthonormal basis of the complement of the region's line,
+zero-padded; see :func:`~.terms.distance_sq`), the rest ``(K, J)``.
 """
 
 import math
@@ -24,7 +26,7 @@ import numpy as np
 
 from ._jit import kernel, parallel_kernel
 from .special import log_interval_mass, truncated_moments
-from .terms import CHUNK, make_density_kernels
+from .terms import CHUNK, distance_sq, make_density_kernels
 
 __all__ = ["logpdf_parallel", "logpdf_serial", "score_parallel"]
 
@@ -33,7 +35,7 @@ _LOG_2 = math.log(2.0)
 
 @kernel
 def _new_work(tables):
-    n_regions, n_components = tables[5].shape
+    n_regions, n_components = tables[6].shape
     n_terms = n_regions * n_components
     return np.empty(n_terms), np.empty(n_terms), np.empty(n_regions)
 
@@ -41,7 +43,7 @@ def _new_work(tables):
 @kernel
 def _prepare_terms(X, i, tables, work):
     """Gaussian parts and bounds of every term of point ``i``; ``work[2][k]`` = ``w`` of region k."""
-    unit, offset, lo_std, hi_std, std_slope, log_coef, slope_mean, inv_sd = tables
+    unit, perp, offset, lo_std, hi_std, std_slope, log_coef, slope_mean, inv_sd = tables
     gauss, bound, line = work
     n = X.shape[1]
     n_regions, n_components = log_coef.shape
@@ -49,10 +51,7 @@ def _prepare_terms(X, i, tables, work):
         w = 0.0
         for t in range(n):
             w += unit[k, t] * (X[i, t] - offset[k, t])
-        d = 0.0
-        for t in range(n):
-            r = X[i, t] - offset[k, t] - w * unit[k, t]
-            d += r * r
+        d = distance_sq(X, i, offset, perp, k)
         line[k] = w
         for j in range(n_components):
             idx = k * n_components + j
@@ -72,7 +71,7 @@ def _prepare_terms(X, i, tables, work):
 
 @kernel
 def _log_term_mass(idx, tables, work, below):
-    lo_std, hi_std, std_slope = tables[2], tables[3], tables[4]
+    lo_std, hi_std, std_slope = tables[3], tables[4], tables[5]
     n_components = lo_std.shape[1]
     k = idx // n_components
     j = idx - k * n_components
@@ -119,7 +118,7 @@ def score_parallel(
     Outputs ``d_weight``, ``d_mean``, ``d_var`` : (N, J); ``d_linear``,
     ``d_offset`` : (N, K, n); ``d_noise`` : (N, n); all overwritten.
     """
-    unit, offset, lo_std, hi_std, std_slope, log_coef, slope_mean, inv_sd = tables
+    unit, perp, offset, lo_std, hi_std, std_slope, log_coef, slope_mean, inv_sd = tables
     n_samples, n = X.shape
     n_regions, n_components = log_coef.shape
     n_terms = n_regions * n_components
@@ -167,10 +166,7 @@ def score_parallel(
                     continue
                 for k in range(n_regions):
                     w = line[k]
-                    d = 0.0
-                    for t in range(n):
-                        r = X[i, t] - offset[k, t] - w * unit[k, t]
-                        d += r * r
+                    d = distance_sq(X, i, offset, perp, k)
                     q = (w - slope_mean[k, j]) * inv_sd[k, j]
                     shift = std_slope[k, j] * w
                     value = (log_shape[k, j] - 0.5 * (d + q * q)

@@ -16,8 +16,10 @@ plus the log standard-normal mass of the posterior polygon, whose half-planes
 uses ``P(U in Q) <= min_e P(n_e . U <= h_e) <= exp(-h^2/2)/2`` for ``h < 0``.
 
 ``white[k, j]`` is a 2x2 matrix whose ``white^T white`` is the inverse
-covariance of ``line``.  ``tables`` is the tuple ``(basis, offset, edge_ptr,
-log_coef, white, proj_mean, h0, hw, nx, ny)``; region ``k`` owns edges ``edge_ptr[k]:edge_ptr[k+1]``.
+covariance of ``line``.  ``tables`` is the tuple ``(basis, perp, offset,
+edge_ptr, log_coef, white, proj_mean, h0, hw, nx, ny)``, ``perp`` an orthonormal
+basis of the complement of the image plane (zero-padded to ``(K, n, n)``; see
+:func:`~.terms.distance_sq`); region ``k`` owns edges ``edge_ptr[k]:edge_ptr[k+1]``.
 """
 
 import math
@@ -26,7 +28,7 @@ import numpy as np
 
 from ._jit import kernel
 from .polygon_mass import log_std_polygon_mass
-from .terms import make_density_kernels
+from .terms import distance_sq, make_density_kernels
 
 __all__ = ["logpdf_parallel", "logpdf_serial", "term_sum"]
 
@@ -35,7 +37,7 @@ _LOG_2 = math.log(2.0)
 
 @kernel
 def _new_work(tables):
-    edge_ptr, log_coef = tables[2], tables[3]
+    edge_ptr, log_coef = tables[3], tables[4]
     n_regions, n_components = log_coef.shape
     n_terms = n_regions * n_components
     max_edges = 1
@@ -47,7 +49,7 @@ def _new_work(tables):
 @kernel
 def _prepare_terms(X, i, tables, work):
     """Gaussian parts and bounds of every term of point ``i``; ``work[2][k]`` = ``line`` of region k."""
-    basis, offset, edge_ptr, log_coef, white, proj_mean, h0, hw, nx, ny = tables
+    basis, perp, offset, edge_ptr, log_coef, white, proj_mean, h0, hw, nx, ny = tables
     gauss, bound, line, _ = work
     n = X.shape[1]
     n_regions, n_components = log_coef.shape
@@ -58,10 +60,7 @@ def _prepare_terms(X, i, tables, work):
             r = X[i, t] - offset[k, t]
             w0 += basis[k, t, 0] * r
             w1 += basis[k, t, 1] * r
-        d = 0.0
-        for t in range(n):
-            r = X[i, t] - offset[k, t] - basis[k, t, 0] * w0 - basis[k, t, 1] * w1
-            d += r * r
+        d = distance_sq(X, i, offset, perp, k)
         line[k, 0] = w0
         line[k, 1] = w1
         for j in range(n_components):
@@ -85,8 +84,8 @@ def _prepare_terms(X, i, tables, work):
 
 @kernel
 def _log_term_mass(idx, tables, work, below):
-    edge_ptr, log_coef, h0, hw, nx, ny = (tables[2], tables[3], tables[6], tables[7],
-                                          tables[8], tables[9])
+    edge_ptr, log_coef, h0, hw, nx, ny = (tables[3], tables[4], tables[7], tables[8],
+                                          tables[9], tables[10])
     line, h = work[2], work[3]
     n_components = log_coef.shape[1]
     k = idx // n_components

@@ -41,7 +41,7 @@ import numba as nb
 
 from ._jit import kernel, parallel_kernel
 
-__all__ = ["CHUNK", "make_density_kernels", "sum_exp"]
+__all__ = ["CHUNK", "distance_sq", "make_density_kernels", "sum_exp"]
 
 #: Points per parallel work item of the density kernels.
 CHUNK = 64
@@ -56,6 +56,25 @@ def sum_exp(term, top):
             if term[idx] > -math.inf:
                 total += math.exp(term[idx] - top)
     return total
+
+
+@kernel
+def distance_sq(X, i, offset, perp, k):
+    """Squared distance from ``X[i]`` to region ``k``'s image: ``|perp[k]^T (X[i] - offset[k])|^2``.
+
+    ``perp[k]`` holds an orthonormal basis of the complement of the image's
+    directions (zero columns as padding), so the distance is formed without
+    subtracting the projection onto the image: a full-rank image gives exactly
+    0, and no cancellation inflates the rounding of points far from the origin.
+    """
+    n, n_perp = perp.shape[1], perp.shape[2]
+    d = 0.0
+    for c in range(n_perp):
+        r = 0.0
+        for t in range(n):
+            r += perp[k, t, c] * (X[i, t] - offset[k, t])
+        d += r * r
+    return d
 
 
 def make_density_kernels(new_work, prepare_terms, log_term_mass):

@@ -24,8 +24,10 @@ class Progress:
         Number of steps.
     label : str
         Name of the task, at the start of every line.
-    stream : file, default=sys.stderr
-        Where the lines go; None prints nothing.
+    stream : file, optional
+        Where the lines go; by default the current ``sys.stderr``.
+    quiet : bool, default=False
+        Print nothing.
 
     Examples
     --------
@@ -37,10 +39,11 @@ class Progress:
     True
     """
 
-    def __init__(self, total, label, stream=sys.stderr):
+    def __init__(self, total, label, stream=None, quiet=False):
         self.total = int(total)
         self.label = label
-        self.stream = stream
+        self._stream = stream
+        self.quiet = quiet
         self.done = 0
         self._start = time.perf_counter()
 
@@ -49,20 +52,20 @@ class Progress:
         """Seconds since the task started."""
         return time.perf_counter() - self._start
 
+    def _print(self, line):
+        if not self.quiet:
+            print(line, file=self._stream or sys.stderr, flush=True)
+
     def message(self, text):
         """Print a line about the task that is not a step."""
-        if self.stream is not None:
-            print(f"{self.label}: {text}", file=self.stream, flush=True)
+        self._print(f"{self.label}: {text}")
 
     def step(self, note=""):
         """Record one finished step and print its line with the elapsed time and ETA."""
         self.done += 1
-        if self.stream is None:
-            return
         elapsed = self.elapsed
         remaining = elapsed / self.done * (self.total - self.done)
         width = len(str(self.total))
         eta = f", ETA {_duration(remaining)}" if self.done < self.total else ""
-        print(f"{self.label} [{self.done:{width}d}/{self.total}] {note} "
-              f"({_duration(elapsed)} elapsed{eta})".replace("  (", " ("),
-              file=self.stream, flush=True)
+        self._print(f"{self.label} [{self.done:{width}d}/{self.total}] {note} "
+                    f"({_duration(elapsed)} elapsed{eta})".replace("  (", " ("))

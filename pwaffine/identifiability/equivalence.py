@@ -76,8 +76,6 @@ from ._transformations import Equivalence, UnitMatch, _check_models, _ratio
 
 __all__ = ["Equivalence", "UnitMatch", "canonical_form", "find_equivalence"]
 
-#: Latent dimensions for which equivalence and canonical forms are implemented.
-SUPPORTED_LATENT_DIMS = (1,)
 
 # --------------------------------------------------------------------------- public API
 def find_equivalence(model_a, model_b, atol=1e-8, rtol=1e-6, support_sd=None):
@@ -114,7 +112,8 @@ def find_equivalence(model_a, model_b, atol=1e-8, rtol=1e-6, support_sd=None):
     Raises
     ------
     NotImplementedError
-        For a latent dimension other than those in ``SUPPORTED_LATENT_DIMS``.
+        Where the capability table offers no ``equivalence`` (see
+        :mod:`pwaffine.model.capabilities`).
 
     Notes
     -----
@@ -145,7 +144,8 @@ def find_equivalence(model_a, model_b, atol=1e-8, rtol=1e-6, support_sd=None):
     rtol = check_scalar(rtol, "rtol", low=0.0)
     if model_a.n_latent != model_b.n_latent or model_a.n_features != model_b.n_features:
         return None
-    _check_latent_dim(model_a.n_latent, "find_equivalence")
+    model_a._require("equivalence", "find_equivalence")
+    model_b._require("equivalence", "find_equivalence")
     noise_a = np.broadcast_to(model_a.noise_std, (model_a.n_features,))
     noise_b = np.broadcast_to(model_b.noise_std, (model_b.n_features,))
     noise_err = np.abs(noise_a - noise_b)
@@ -235,18 +235,11 @@ def canonical_form(model, atol=1e-8, rtol=1e-6):
         raise ValueError(f"model must be a PushforwardModel; got {type(model).__name__}")
     atol = check_scalar(atol, "atol", low=0.0)
     rtol = check_scalar(rtol, "rtol", low=0.0)
-    _check_latent_dim(model.n_latent, "canonical_form")
+    model._require("equivalence", "canonical_form")
     return _CANONICALISERS[model.n_latent](model, atol, rtol)
 
 
 # --------------------------------------------------------------------------- checks
-def _check_latent_dim(m, caller):
-    if m not in SUPPORTED_LATENT_DIMS:
-        raise NotImplementedError(
-            f"{caller} supports latent dimensions {SUPPORTED_LATENT_DIMS}; got m={m}"
-        )
-
-
 
 # Dispatch on the latent dimension.
 _FINDERS = {1: find_equivalence_1d}

@@ -103,13 +103,10 @@ class PopulationNLL:
     def __init__(self, truth, tol=DEFAULT_TOL, adaptive=True, panel_width=PANEL_NOISE_RATIO):
         if not isinstance(truth, PushforwardModel):
             raise ValueError(f"truth must be a PushforwardModel; got {type(truth).__name__}")
-        if truth.n_features > 2:
-            raise NotImplementedError(
-                f"population_nll integrates over x by quadrature, which pwaffine supports for "
-                f"n_features 1 and 2; the truth has n_features={truth.n_features}: use "
-                f"sample_nll(model, truth.sample(n, rng=...)) instead"
-            )
-        truth._require("population_nll", "population_nll (with this model as the truth)")
+        hint = ("population_nll integrates over x by quadrature, for n_features 1 and 2; "
+                "otherwise use sample_nll(model, truth.sample(n, rng=...))"
+                if truth.n_features > 2 else "")
+        truth._require("population_nll", "population_nll (with this model as the truth)", hint)
         self.truth = truth
         self.tol = check_scalar(tol, "tol", low=0.0, low_inclusive=False)
         self.adaptive = bool(adaptive)

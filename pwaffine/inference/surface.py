@@ -17,7 +17,7 @@ __all__ = ["NLLSurface", "nll_surface"]
 FLAT_TOL = 1e-9
 
 
-@dataclass
+@dataclass(frozen=True)
 class NLLSurface:
     """A negative log-likelihood surface and its minima.
 
@@ -185,8 +185,7 @@ def nll_surface(model, parameters, grids, truth=None, X=None, refine=True):
             candidate = model.with_parameters(dict(zip(names, point)))
         except ValueError:
             return np.inf
-        value = objective(candidate)
-        return value if not np.isnan(value) else np.inf
+        return objective(candidate)
 
     shape = tuple(g.size for g in grids)
     values = np.empty(shape)

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-__all__ = ["PARALLEL_MIN_POINTS", "SKIP_MARGIN", "log_skip", "run_logpdf"]
+__all__ = ["PARALLEL_MIN_POINTS", "SKIP_MARGIN", "image_bases", "log_skip", "run_logpdf"]
 
 #: Terms are skipped once their upper bound is this far (in log) below the
 #: largest term, plus log(n_terms): the skipped total is < exp(-40) relative.
@@ -12,6 +12,43 @@ SKIP_MARGIN = 40.0
 PARALLEL_MIN_POINTS = 4096
 
 _LOG_2PI = np.log(2.0 * np.pi)
+
+
+def image_bases(A, rank_rtol):
+    """Orthonormal bases of each region's image plane and of its complement.
+
+    Parameters
+    ----------
+    A : ndarray of shape (K, n, m)
+        Whitened regional maps.
+    rank_rtol : float
+        Singular values below this fraction of the largest of all regions
+        count as zero (the image has lower dimension).
+
+    Returns
+    -------
+    basis : ndarray of shape (K, n, m)
+        Columns: the left singular vectors of ``A_k`` spanning its image, zero
+        for a missing rank (and for ``n < m``).
+    R : ndarray of shape (K, m, m)
+        ``A_k = basis_k R_k``; zero rows where ``basis_k`` has zero columns.
+    perp : ndarray of shape (K, n, n)
+        Columns: an orthonormal basis of the complement of the image, then
+        zero columns.
+    """
+    K, n, m = A.shape
+    U, s, Vt = np.linalg.svd(A, full_matrices=True)  # U (K, n, n), s (K, r), Vt (K, m, m)
+    r = s.shape[1]
+    keep = s > rank_rtol * max(s.max(initial=0.0), np.finfo(float).tiny)
+    basis = np.zeros((K, n, m))
+    basis[:, :, :r] = U[:, :, :r] * keep[:, None, :]
+    R = np.zeros((K, m, m))
+    R[:, :r, :] = (s * keep)[:, :, None] * Vt[:, :r, :]
+    rank = keep.sum(axis=1)
+    perp = np.zeros((K, n, n))
+    for k in range(K):
+        perp[k, :, :n - rank[k]] = U[k, :, rank[k]:]
+    return basis, R, perp
 
 
 def log_skip(n_terms):

@@ -101,12 +101,12 @@ def supports(n_latent, n_features, noisy, feature="density"):
     return feature in CAPABILITIES.get(combination(n_latent, n_features, noisy), ())
 
 
-def require(n_latent, n_features, noisy, feature, caller=None):
+def require(n_latent, n_features, noisy, feature, caller=None, hint=""):
     """Raise ``NotImplementedError`` unless ``feature`` is available for the combination.
 
     The message names the combination and lists the combinations that offer
     the feature (and, for a combination outside the table, why it is not
-    supported).
+    supported), then ``hint``.
     """
     if supports(n_latent, n_features, noisy, feature):
         return
@@ -119,7 +119,7 @@ def require(n_latent, n_features, noisy, feature, caller=None):
                         else _REFUSALS["noiseless_below"]) + "."
     raise NotImplementedError(
         f"{what} is not available for a model {_describe(key)}.{reason} It is available for: "
-        + ", ".join(where) + "."
+        + ", ".join(where) + "." + (f" {hint}" if hint else "")
     )
 
 

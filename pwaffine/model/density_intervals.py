@@ -26,10 +26,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._kernels import intervals as _kernel
-from ._terms import log_noise_const, log_skip, run_logpdf
+from ._terms import image_bases, log_noise_const, log_skip, run_logpdf
 from .intervals import interval_pieces
 
 __all__ = ["IntervalTables", "build_tables", "logpdf", "logpdf_and_grad"]
+
+#: Slopes below this fraction of the network's largest count as zero.
+RANK_RTOL = 1e-13
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,7 @@ class IntervalTables:
 
     inv_noise: np.ndarray
     unit: np.ndarray
+    perp: np.ndarray
     offset: np.ndarray
     lo_std: np.ndarray
     hi_std: np.ndarray
@@ -60,7 +64,7 @@ class IntervalTables:
 
     def kernel_tables(self):
         """The tuple the kernels take (see :mod:`pwaffine._kernels.intervals`)."""
-        return (self.unit, self.offset, self.lo_std, self.hi_std, self.std_slope,
+        return (self.unit, self.perp, self.offset, self.lo_std, self.hi_std, self.std_slope,
                 self.log_coef, self.slope_mean, self.inv_sd)
 
 
@@ -81,9 +85,10 @@ def build_tables(regions, prior, noise_std, keep_zero_weights=False):
     IntervalTables
     """
     inv_noise = 1.0 / noise_std
-    slopes = regions.linear[:, :, 0] * inv_noise  # whitened A_k, (K, n)
-    g = np.linalg.norm(slopes, axis=1)
-    unit = np.divide(slopes, g[:, None], out=np.zeros_like(slopes), where=g[:, None] > 0)
+    basis, R, perp = image_bases(regions.linear * inv_noise[None, :, None], RANK_RTOL)
+    sign = np.where(R[:, 0, 0] < 0, -1.0, 1.0)
+    unit = basis[:, :, 0] * sign[:, None]  # direction of each region's line (0 for a flat one)
+    g = np.abs(R[:, 0, 0])  # |whitened slope|
     keep = np.ones(prior.n_components, bool) if keep_zero_weights else prior.weights > 0
     mu = prior.means[keep, 0]
     sd = np.sqrt(prior.covariances[keep, 0, 0])
@@ -99,6 +104,7 @@ def build_tables(regions, prior, noise_std, keep_zero_weights=False):
     return IntervalTables(
         inv_noise=inv_noise,
         unit=np.ascontiguousarray(unit),
+        perp=np.ascontiguousarray(perp),
         offset=np.ascontiguousarray(regions.offset * inv_noise),
         # Standardised interval ends (end - gain w - shift) * scale, affine in w.
         lo_std=(regions.lower[:, None] - shift) * scale,

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._kernels import polygons as _kernel
-from ._terms import log_noise_const, log_skip, run_logpdf
+from ._terms import image_bases, log_noise_const, log_skip, run_logpdf
 
 __all__ = ["PolygonTables", "build_tables", "logpdf", "standardised_edges"]
 
@@ -50,6 +50,7 @@ class PolygonTables:
 
     inv_noise: np.ndarray
     basis: np.ndarray
+    perp: np.ndarray
     offset: np.ndarray
     edge_ptr: np.ndarray
     log_coef: np.ndarray
@@ -64,22 +65,8 @@ class PolygonTables:
 
     def kernel_tables(self):
         """The tuple the kernels take (see :mod:`pwaffine._kernels.polygons`)."""
-        return (self.basis, self.offset, self.edge_ptr, self.log_coef, self.white,
+        return (self.basis, self.perp, self.offset, self.edge_ptr, self.log_coef, self.white,
                 self.proj_mean, self.h0, self.hw, self.nx, self.ny)
-
-
-def _plane_factors(linear, inv_noise):
-    """``basis`` (K, n, 2) and ``R`` (K, 2, 2) with ``A_k / noise = basis_k R_k``, padded to rank 2."""
-    A = linear * inv_noise[None, :, None]
-    K, n, _ = A.shape
-    U, s, Vt = np.linalg.svd(A, full_matrices=False)  # rank r = min(n, 2)
-    r = s.shape[1]
-    keep = s > RANK_RTOL * max(s.max(initial=0.0), np.finfo(float).tiny)
-    basis = np.zeros((K, n, 2))
-    basis[:, :, :r] = U * keep[:, None, :]
-    R = np.zeros((K, 2, 2))
-    R[:, :r, :] = (s * keep)[:, :, None] * Vt
-    return basis, R
 
 
 def _posterior_factors(R, chol, means):
@@ -168,7 +155,7 @@ def build_tables(regions, prior, noise_std):
     PolygonTables
     """
     inv_noise = 1.0 / noise_std
-    basis, R = _plane_factors(regions.linear, inv_noise)
+    basis, R, perp = image_bases(regions.linear * inv_noise[None, :, None], RANK_RTOL)
     keep = prior.weights > 0
     mu, chol = prior.means[keep], prior.cholesky[keep]
     white, F, G, g0, log_det = _posterior_factors(R, chol, mu)
@@ -181,6 +168,7 @@ def build_tables(regions, prior, noise_std):
     return PolygonTables(
         inv_noise=inv_noise,
         basis=np.ascontiguousarray(basis),
+        perp=np.ascontiguousarray(perp),
         offset=np.ascontiguousarray(regions.offset * inv_noise),
         edge_ptr=np.ascontiguousarray(regions.edge_ptr, dtype=np.int64),
         log_coef=np.ascontiguousarray(np.log(prior.weights[keep])[None, :] - 0.5 * log_det),

@@ -224,10 +224,10 @@ class PushforwardModel:
         """Log density and gradient on clean ``X`` (the caller has checked the capability)."""
         return _BACKENDS[self.n_latent].logpdf_and_grad(self, X)
 
-    def _require(self, feature, caller):
+    def _require(self, feature, caller, hint=""):
         """Raise unless the capability table offers ``feature`` for this model."""
         capabilities.require(self.n_latent, self.n_features, not self.is_noiseless, feature,
-                             caller=caller)
+                             caller=caller, hint=hint)
 
     def _logpdf(self, X):
         regions = self.network.affine_regions()
