@@ -153,11 +153,12 @@ def test_population_nll(m, n, noisy):
         lo, hi = model.sample(2000, rng=0)[:, 0].min() - 5, model.sample(2000, rng=0)[:, 0].max() + 5
         want = integrate.quad(f, lo, hi, limit=500, epsabs=1e-12, epsrel=1e-12)[0]
     else:
-        # The image of the prior's mass (m = 1 here), padded by ten noise sds.
-        sd = np.sqrt(model.prior.covariances[:, 0, 0])
-        z = np.linspace((model.prior.means[:, 0] - 10 * sd).min(),
-                        (model.prior.means[:, 0] + 10 * sd).max(), 20001)[:, None]
-        S = model.network.forward(z)
+        # The image of the prior's mass, padded by ten noise sds.
+        sd = np.sqrt(np.diagonal(model.prior.covariances, axis1=1, axis2=2))
+        axes = [np.linspace((model.prior.means[:, d] - 10 * sd[:, d]).min(),
+                            (model.prior.means[:, d] + 10 * sd[:, d]).max(), 20001 if m == 1 else 401)
+                for d in range(m)]
+        S = model.network.forward(np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, m))
         g = [np.arange(S[:, t].min() - 3, S[:, t].max() + 3, 0.03) for t in range(2)]
         X = np.stack(np.meshgrid(*g, indexing="ij"), -1).reshape(-1, 2)
         log_p = model.logpdf(X).reshape(g[0].size, g[1].size)

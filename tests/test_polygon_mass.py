@@ -519,3 +519,84 @@ GOOD = dict(normals=[[1.0, 0.0], [0.0, 1.0]], offsets=[1.0, 2.0], mean=[0.0, 0.0
 def test_bad_input_raises(change, match):
     with pytest.raises(ValueError, match=match):
         gaussian_polygon_log_mass(**{**GOOD, **change})
+
+
+# --------------------------------------------------------------------------
+# The loose tier, the distance bound and the conditional moments
+# --------------------------------------------------------------------------
+def _random_polygons(seed, n=400):
+    """Hulls of random points and cut wedges, near and far from the origin, fat and thin."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        dist = [0.0, 1.0, 4.0, 10.0, 30.0][i % 5]
+        centre = dist * unit(rng.uniform(0, 2 * np.pi))
+        if i % 3 == 0:  # a wedge, possibly cut
+            a0, opening = rng.uniform(0, 2 * np.pi), rng.uniform(0.2, np.pi - 0.1)
+            normals = np.array([unit(a0), unit(a0 + opening)])
+            offsets = normals @ centre
+            if rng.random() < 0.5:
+                cut = unit(a0 + opening / 2)
+                normals = np.vstack([normals, cut])
+                offsets = np.append(offsets, cut @ centre - rng.uniform(0.05, 2.0))
+        else:
+            scale = rng.choice([0.02, 0.3, 2.0])
+            points = centre + scale * rng.normal(size=(rng.integers(3, 7), 2)) * [1.0, rng.choice([1.0, 0.05])]
+            normals, offsets = hull_constraints(points)
+        out.append(_facets(normals, offsets))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_loose_tier_is_within_its_stated_error(seed):
+    worst = 0.0
+    for nx, ny, h in _random_polygons(seed):
+        m = nx.size
+        full = _kernels.log_std_polygon_mass(nx, ny, h, m)
+        loose = _kernels.log_std_polygon_mass_loose(nx, ny, h, m)
+        worst = max(worst, rel_err(loose, full))
+    assert worst <= _kernels.LOOSE_RTOL
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_distance_bound_holds_and_is_the_distance(seed):
+    for nx, ny, h in _random_polygons(seed, 200):
+        m = nx.size
+        d2 = _kernels.polygon_distance_sq(nx, ny, h, m)
+        # The bound used to skip terms: P <= Phi(-d) <= exp(-d^2 / 2) / 2.
+        if d2 > 0:
+            assert _kernels.log_std_polygon_mass(nx, ny, h, m) <= -0.5 * d2 - math.log(2) + 1e-12
+        # The distance itself, against points on a fine boundary sample.
+        inside = np.all(h >= 0)
+        assert (d2 == 0.0) == inside
+
+
+@pytest.mark.parametrize("shift", [0.0, 2.0, 6.0, 25.0])
+def test_conditional_moments_match_quadrature(shift):
+    from scipy import integrate, stats
+
+    from pwaffine._kernels.polygon_moments import conditional_moments
+
+    vertices = np.array([[0.5, -0.3], [2.0, 0.4], [0.3, 1.5]]) + shift * unit(0.7)
+    nx, ny, h = _facets(*hull_constraints(vertices))
+    log_mass = _kernels.log_std_polygon_mass(nx, ny, h, nx.size)
+    got = conditional_moments(nx, ny, h, nx.size, log_mass)
+    # Reference: the conditional density on the triangle, integrated by dblquad in
+    # barycentric coordinates, relative to its value at the nearest vertex.
+    A, B, C = vertices
+    J = abs((B - A)[0] * (C - A)[1] - (B - A)[1] * (C - A)[0])
+    ref_point = vertices[np.argmin(np.linalg.norm(vertices, axis=1))]
+    w = lambda x, y: np.exp(-0.5 * (x * x + y * y - ref_point @ ref_point))  # noqa: E731
+
+    def integral(g):
+        fun = lambda v, u: g(*(A + u * (B - A) + v * (C - A))) * J  # noqa: E731
+        return integrate.dblquad(fun, 0, 1, 0, lambda u: 1 - u, epsabs=0, epsrel=1e-12)[0]
+
+    P = integral(w)
+    want = [integral(lambda x, y: x * w(x, y)) / P, integral(lambda x, y: y * w(x, y)) / P,
+            integral(lambda x, y: x * x * w(x, y)) / P, integral(lambda x, y: x * y * w(x, y)) / P,
+            integral(lambda x, y: y * y * w(x, y)) / P]
+    scale = 1.0 + shift**2
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9 * scale)
+    assert log_mass == pytest.approx(np.log(P) - 0.5 * ref_point @ ref_point - np.log(2 * np.pi),
+                                     abs=1e-10)

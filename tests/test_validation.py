@@ -151,3 +151,15 @@ def test_unsupported_latent_dimension_is_refused_at_construction():
         PushforwardModel(_prior(3), net, 0.1)
     with pytest.raises(NotImplementedError, match="n_inputs=3"):
         net.affine_regions()
+
+
+def test_sklearn_style_api_names():
+    model = PushforwardModel(_prior(), ReLUNetwork(GOOD_W, GOOD_B), 0.1)
+    X = model.sample(50, rng=0)
+    assert model.score(X) == pytest.approx(np.mean(model.logpdf(X)), rel=1e-15)
+    np.testing.assert_array_equal(model.score_samples(X), model.logpdf(X))
+    assert model.logpdf_grad(X).shape == (50, len(model.parameters()))
+    noise = model.noise_vector
+    assert noise.shape == (1,) and not noise.flags.writeable
+    with pytest.raises(ValueError, match="X must contain at least one sample"):
+        model.score(np.empty((0, 1)))

@@ -70,7 +70,7 @@ def _prepare_terms(X, i, tables, work):
 
 
 @kernel
-def _log_term_mass(idx, tables, work, below):
+def _log_term_mass(idx, tables, work, floor, ceiling):
     lo_std, hi_std, std_slope = tables[3], tables[4], tables[5]
     n_components = lo_std.shape[1]
     k = idx // n_components

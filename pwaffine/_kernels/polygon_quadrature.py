@@ -116,6 +116,11 @@ _PG_TINY_H = 1e-150
 # Initial tail cut (log scale) and the allowed dropped fraction of the result.
 _PG_CUT = 45.0
 _PG_DROP_FRAC = 2e-16
+# The loose tier (``cut`` at most this): tails beyond exp(-cut) dropped, every
+# panel a single 8-point Gauss-Legendre rule without the a posteriori check.
+# Relative error <= 1e-4 (measured, tests/test_polygon_mass.py); for terms
+# whose contribution the density's error budget lets be that inexact.
+_PG_LOOSE_CUT = 25.0
 
 
 # --------------------------------------------------------------------------
@@ -348,12 +353,14 @@ def _pg_run(p, end, direction, ymode, kind, ha, s0, c0, sl_a, sl_b, hj, w_a, pol
             break
         lo = min(p, q)
         hi = max(p, q)
-        small = False
+        loose = cut <= _PG_LOOSE_CUT
+        small = loose
         if not ymode:
-            small = _pg_is_easy(lo, hi, kind, ha, pole)
+            small = loose or _pg_is_easy(lo, hi, kind, ha, pole)
             lo -= s0
             hi -= s0
-        value += _pg_adaptive(lo, hi, small, ymode, kind, ha, s0, c0, sl_a, sl_b, hj, w_a, value)
+        floor = math.inf if loose else value  # loose: no a posteriori check
+        value += _pg_adaptive(lo, hi, small, ymode, kind, ha, s0, c0, sl_a, sl_b, hj, w_a, floor)
         p = q
         n_run += 1
     return value, clipped
@@ -383,8 +390,11 @@ def _pg_range(a, b, ymode, kind, ha, s0, c0, sl_a, sl_b, hj, w_a, pole, cut):
         rm = c0 + (c - s0) * (c + s0) if not ymode else (ha * math.cosh(c)) ** 2 + c0
         if 0.5 * rm > cut:
             return 0.0, 0.5 * math.exp(-0.5 * rm)
-        small = False if ymode else _pg_is_easy(a, b, kind, ha, pole)
-        return _pg_adaptive(a - off, b - off, small, ymode, kind, ha, s0, c0, sl_a, sl_b, hj, w_a, 0.0), 0.0
+        loose = cut <= _PG_LOOSE_CUT
+        small = loose or (False if ymode else _pg_is_easy(a, b, kind, ha, pole))
+        floor = math.inf if loose else 0.0
+        return _pg_adaptive(a - off, b - off, small, ymode, kind, ha, s0, c0, sl_a, sl_b, hj, w_a,
+                            floor), 0.0
     v1, c1 = _pg_run(c, b, 1.0, ymode, kind, ha, s0, c0, sl_a, sl_b, hj, w_a, pole, cut, 0.0, 0)
     v2, c2 = _pg_run(c, a, -1.0, ymode, kind, ha, s0, c0, sl_a, sl_b, hj, w_a, pole, cut, 0.0, 0)
     return v1 + v2, c1 + c2

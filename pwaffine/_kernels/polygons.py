@@ -24,15 +24,24 @@ basis of the complement of the image plane (zero-padded to ``(K, n, n)``; see
 
 import math
 
+import numba as nb
 import numpy as np
 
-from ._jit import kernel
-from .polygon_mass import log_std_polygon_mass
-from .terms import distance_sq, make_density_kernels
+from ._jit import kernel, parallel_kernel
+from .polygon_mass import (
+    log_std_polygon_mass,
+    log_std_polygon_mass_loose,
+    polygon_distance_sq,
+)
+from .polygon_moments import conditional_moments
+from .terms import CHUNK, distance_sq, make_density_kernels
 
-__all__ = ["logpdf_parallel", "logpdf_serial", "term_sum"]
+__all__ = ["logpdf_parallel", "logpdf_serial", "score_parallel", "term_sum"]
 
 _LOG_2 = math.log(2.0)
+#: Terms whose bound is less than this many nats above the skipping floor get
+#: the loose polygon mass (see :func:`_log_term_mass`).
+LOOSE_WINDOW = 16.0
 
 
 @kernel
@@ -83,21 +92,176 @@ def _prepare_terms(X, i, tables, work):
 
 
 @kernel
-def _log_term_mass(idx, tables, work, below):
-    edge_ptr, log_coef, h0, hw, nx, ny = (tables[3], tables[4], tables[7], tables[8],
-                                          tables[9], tables[10])
+def _polygon_h(tables, work, k, j):
+    """Offsets of term ``(k, j)``'s standardised polygon into ``work[3]``; returns its edge count."""
+    edge_ptr, h0, hw = tables[3], tables[7], tables[8]
     line, h = work[2], work[3]
+    lo = edge_ptr[k]
+    m = edge_ptr[k + 1] - lo
+    for e in range(m):
+        h[e] = h0[j, lo + e] + hw[j, lo + e, 0] * line[k, 0] + hw[j, lo + e, 1] * line[k, 1]
+    return m
+
+
+@kernel
+def _log_term_mass(idx, tables, work, floor, ceiling):
+    """The term's polygon mass, at the accuracy its share of the density needs.
+
+    The distance ``d`` from the posterior mean to the polygon gives the bound
+    ``P <= Phi(-d) <= exp(-d^2/2)/2``: below ``floor`` the term is skipped.  A
+    term whose bound lies less than ``LOOSE_WINDOW`` nats above ``floor`` is
+    at least ``log_skip - LOOSE_WINDOW = 24 + log(n_terms)`` nats below the
+    largest term; computed to relative error ``LOOSE_RTOL = 1e-4``
+    (:func:`~.polygon_mass.log_std_polygon_mass_loose`), all such terms
+    together change the density by at most ``1e-4 exp(-24) < 4e-15`` relative.
+    """
+    edge_ptr, log_coef, nx, ny = tables[3], tables[4], tables[9], tables[10]
     n_components = log_coef.shape[1]
     k = idx // n_components
     j = idx - k * n_components
-    lo = edge_ptr[k]
-    m = edge_ptr[k + 1] - lo
+    m = _polygon_h(tables, work, k, j)
     if m == 0:
         return 0.0
-    for e in range(m):
-        h[e] = h0[j, lo + e] + hw[j, lo + e, 0] * line[k, 0] + hw[j, lo + e, 1] * line[k, 1]
+    lo = edge_ptr[k]
+    h = work[3]
+    d2 = polygon_distance_sq(nx[j, lo:lo + m], ny[j, lo:lo + m], h, m)
+    bound = -0.5 * d2 - _LOG_2 if d2 > 0.0 else 0.0
+    if bound < floor:
+        return -math.inf
+    if bound - floor < LOOSE_WINDOW:
+        return log_std_polygon_mass_loose(nx[j, lo:lo + m], ny[j, lo:lo + m], h, m)
     return log_std_polygon_mass(nx[j, lo:lo + m], ny[j, lo:lo + m], h, m)
 
 
 term_sum, logpdf_serial, logpdf_parallel = make_density_kernels(
     _new_work, _prepare_terms, _log_term_mass)
+
+
+@parallel_kernel
+def score_parallel(
+    X, tables, log_skip, slopes, log_weight, log_shape, post_sqrt, post_gain, post_shift,
+    means, precisions, inv_noise,
+    log_p, d_weight, d_mean, d_cov, d_linear, d_offset, d_noise,
+):
+    """Gradient of ``log p(x)`` with respect to the model's primitive parameters (2-D latent).
+
+    For each point and each evaluated term ``(k, j)`` with responsibility
+    ``r_kj = term_kj / p``, the posterior of ``z`` truncated to region ``k`` has
+    first and second moments ``E1``, ``E2`` (from the standardised polygon's
+    conditional moments, :func:`~.polygon_moments.conditional_moments`: ``z =
+    m + F u`` with posterior mean ``m = post_gain line + post_shift`` and square
+    root ``F = post_sqrt``).  With ``r = x - c_k`` and ``a_t`` the rows of ``A_k``
+    in whitened units and ``s_t`` the noise standard deviations::
+
+        d/d weight_j   = sum_k term_kj / (weight_j p)                (raw partial)
+        d/d mean_j     = sum_k r_kj P_j (E1 - mu_j)                  (P_j = Sigma_j^-1)
+        d/d Sigma_j    = sum_k r_kj (P_j C P_j - P_j) / 2,  C = E[(z - mu_j)(z - mu_j)^T]
+        d/d A_k[t, a]  = r_kj (r_t E1_a - (E2 a_t)_a) / s_t
+        d/d c_k[t]     = r_kj (r_t - a_t . E1) / s_t
+        d/d s_t        = sum r_kj (r_t^2 - 2 r_t a_t . E1 + a_t^T E2 a_t - 1) / s_t
+
+    ``d_cov`` holds the derivative with respect to the full (non-symmetrised)
+    matrix entries.  Components of weight 0 (``log_weight = -inf``) get their
+    raw weight partial from all regions, unskipped.  ``log_p`` excludes the
+    density's constant ``log_const``.
+
+    Outputs ``d_weight`` (N, J); ``d_mean`` (N, J, 2); ``d_cov`` (N, J, 2, 2);
+    ``d_linear`` (N, K, n, 2); ``d_offset`` (N, K, n); ``d_noise`` (N, n); all
+    overwritten.
+    """
+    basis, perp, offset, edge_ptr, log_coef, white, proj_mean, h0, hw, nx, ny = tables
+    n_samples, n = X.shape
+    n_regions, n_components = log_coef.shape
+    n_terms = n_regions * n_components
+    n_chunks = (n_samples + CHUNK - 1) // CHUNK
+    for chunk in nb.prange(n_chunks):
+        work = _new_work(tables)
+        gauss, term, line, h = work
+        for i in range(chunk * CHUNK, min(n_samples, (chunk + 1) * CHUNK)):
+            top, total = term_sum(X, i, tables, work, log_skip)
+            lp = top + math.log(total)
+            log_p[i] = lp
+            d_weight[i] = 0.0
+            d_mean[i] = 0.0
+            d_cov[i] = 0.0
+            d_linear[i] = 0.0
+            d_offset[i] = 0.0
+            d_noise[i] = 0.0
+            for idx in range(n_terms):
+                if term[idx] == -math.inf:
+                    continue
+                k = idx // n_components
+                j = idx - k * n_components
+                resp = math.exp(term[idx] - lp)
+                m = _polygon_h(tables, work, k, j)
+                u1x, u1y, u2xx, u2xy, u2yy = 0.0, 0.0, 1.0, 0.0, 1.0
+                if m > 0:
+                    lo = edge_ptr[k]
+                    u1x, u1y, u2xx, u2xy, u2yy = conditional_moments(
+                        nx[j, lo:lo + m], ny[j, lo:lo + m], h, m, term[idx] - gauss[idx])
+                F = post_sqrt[k, j]
+                mx = post_gain[k, j, 0, 0] * line[k, 0] + post_gain[k, j, 0, 1] * line[k, 1] \
+                    + post_shift[k, j, 0]
+                my = post_gain[k, j, 1, 0] * line[k, 0] + post_gain[k, j, 1, 1] * line[k, 1] \
+                    + post_shift[k, j, 1]
+                fux = F[0, 0] * u1x + F[0, 1] * u1y  # F E[u]
+                fuy = F[1, 0] * u1x + F[1, 1] * u1y
+                e1x = mx + fux
+                e1y = my + fuy
+                # F E[u u^T] F^T
+                gxx = F[0, 0] * u2xx + F[0, 1] * u2xy
+                gxy = F[0, 0] * u2xy + F[0, 1] * u2yy
+                gyx = F[1, 0] * u2xx + F[1, 1] * u2xy
+                gyy = F[1, 0] * u2xy + F[1, 1] * u2yy
+                fxx = gxx * F[0, 0] + gxy * F[0, 1]
+                fxy = gxx * F[1, 0] + gxy * F[1, 1]
+                fyy = gyx * F[1, 0] + gyy * F[1, 1]
+                e2xx = mx * mx + 2.0 * mx * fux + fxx
+                e2xy = mx * my + mx * fuy + my * fux + fxy
+                e2yy = my * my + 2.0 * my * fuy + fyy
+                d_weight[i, j] += math.exp(term[idx] - lp - log_weight[j])
+                # Prior mean and covariance.
+                mu0 = means[j, 0]
+                mu1 = means[j, 1]
+                P = precisions[j]
+                v0 = e1x - mu0
+                v1 = e1y - mu1
+                d_mean[i, j, 0] += resp * (P[0, 0] * v0 + P[0, 1] * v1)
+                d_mean[i, j, 1] += resp * (P[1, 0] * v0 + P[1, 1] * v1)
+                c00 = e2xx - 2.0 * mu0 * e1x + mu0 * mu0
+                c01 = e2xy - mu0 * e1y - mu1 * e1x + mu0 * mu1
+                c11 = e2yy - 2.0 * mu1 * e1y + mu1 * mu1
+                for a in range(2):
+                    for b in range(2):
+                        pcp = (P[a, 0] * (c00 * P[0, b] + c01 * P[1, b])
+                               + P[a, 1] * (c01 * P[0, b] + c11 * P[1, b]))
+                        d_cov[i, j, a, b] += 0.5 * resp * (pcp - P[a, b])
+                # Regional map and noise.
+                for t in range(n):
+                    r = X[i, t] - offset[k, t]
+                    a0 = slopes[k, t, 0]
+                    a1 = slopes[k, t, 1]
+                    ae1 = a0 * e1x + a1 * e1y
+                    e2a0 = e2xx * a0 + e2xy * a1
+                    e2a1 = e2xy * a0 + e2yy * a1
+                    d_linear[i, k, t, 0] += resp * (r * e1x - e2a0) * inv_noise[t]
+                    d_linear[i, k, t, 1] += resp * (r * e1y - e2a1) * inv_noise[t]
+                    d_offset[i, k, t] += resp * (r - ae1) * inv_noise[t]
+                    aea = a0 * e2a0 + a1 * e2a1
+                    d_noise[i, t] += resp * (r * r - 2.0 * r * ae1 + aea - 1.0) * inv_noise[t]
+            # Raw weight partials of absent components: p_j(x) / p(x), unskipped.
+            for j in range(n_components):
+                if log_weight[j] > -math.inf:
+                    continue
+                for k in range(n_regions):
+                    v0 = line[k, 0] - proj_mean[k, j, 0]
+                    v1 = line[k, 1] - proj_mean[k, j, 1]
+                    y0 = white[k, j, 0, 0] * v0 + white[k, j, 0, 1] * v1
+                    y1 = white[k, j, 1, 0] * v0 + white[k, j, 1, 1] * v1
+                    value = log_shape[k, j] - 0.5 * (distance_sq(X, i, offset, perp, k)
+                                                     + y0 * y0 + y1 * y1)
+                    m = _polygon_h(tables, work, k, j)
+                    if m > 0:
+                        lo = edge_ptr[k]
+                        value += log_std_polygon_mass(nx[j, lo:lo + m], ny[j, lo:lo + m], h, m)
+                    d_weight[i, j] += math.exp(value - lp)

@@ -27,10 +27,16 @@ so the functions are bound when the kernels are built, once per kind):
     kind's own scratch.
 ``prepare_terms(X, i, tables, work)``
     Fills ``work[0]`` and ``work[1]`` for point ``X[i]``.
-``log_term_mass(idx, tables, work, below)``
-    The log mass of term ``idx``; ``below >= 0`` is how many nats the term's
-    bound lies below the largest term found so far (0 for the first term), so
-    an implementation may spend less effort on terms that cannot matter much.
+``log_term_mass(idx, tables, work, floor, ceiling)``
+    The log mass of term ``idx``.  ``floor = cut - gauss[idx]`` is the log
+    mass below which the term is negligible (it lies ``log_skip`` nats below
+    the largest term found so far): an implementation may return ``-inf`` when
+    it proves the mass is below ``floor`` (a tighter bound than the first
+    one).  ``ceiling = top - gauss[idx]`` is the log mass at which the term
+    would equal that largest term: a term far below it may be computed with
+    less relative accuracy, as long as the error it adds to the density stays
+    within the budget (each kind documents its rule).  For the first term
+    evaluated both are infinite (``-inf``, ``inf``).
 
 Terms are numbered ``idx = k * n_components + j``.
 """
@@ -107,8 +113,8 @@ def make_density_kernels(new_work, prepare_terms, log_term_mass):
         for idx in range(1, n_terms):
             if term[idx] > term[best]:
                 best = idx
-        top = -math.inf
-        cut = -math.inf
+        top = -math.inf  # the largest term so far
+        cut = -math.inf  # terms below it are negligible
         for sweep in range(2):
             for idx in range(n_terms):
                 if (sweep == 0) != (idx == best):
@@ -117,8 +123,8 @@ def make_density_kernels(new_work, prepare_terms, log_term_mass):
                 if bound < cut or bound == -math.inf:
                     term[idx] = -math.inf
                     continue
-                below = max(top - bound, 0.0) if top > -math.inf else 0.0
-                value = gauss[idx] + log_term_mass(idx, tables, work, below)
+                value = gauss[idx] + log_term_mass(idx, tables, work, cut - gauss[idx],
+                                                   top - gauss[idx])
                 term[idx] = value
                 if value > top:
                     top = value

@@ -111,15 +111,15 @@ def _write_markdown(path, cases, seed, elapsed):
         "", "## Method", "",
         "- Fisher information of the free parameters (mixture weights but the last, means, "
         "covariance entries of the prior family, every network weight and bias, the noise): "
-        "analytic scores for m = 1, central finite differences of the exact log density for "
-        "m = 2; expectation by quadrature over x for n <= 2, by a fixed sample of 3000 for n = 3. "
+        "analytic scores (every derivative an expectation under the truncated posterior, in "
+        "closed form per region) and quadrature over x (n <= 2: every case here). "
         "Numerical rank at the largest gap between consecutive singular values of the weighted "
-        "score matrix below 1e-6 of the largest (`pwaffine.fisher`).",
+        "score matrix below 1e-6 of the largest (`pwaffine.inference.fisher`).",
         "- Predicted null dimension: affine maps of the latent the prior family absorbs "
         "(m^2 + m for full covariances, 2m for the diagonal (P2) family) plus one positive "
         "rescaling per hidden unit.",
-        "- KL between alternatives: exact quadrature over x for m = 1; for m = 2 the mean "
-        "log-density ratio over 20000 samples (exactly 0 when the two laws coincide).",
+        "- KL between alternatives: exact quadrature over x (`PopulationNLL`), for m = 1 and "
+        "m = 2 alike.",
         "- (F2) and (F3) are checked exactly from the regions and their images "
         "(`pwaffine.conditions`); (P2) by `pwaffine.check_p2`.",
         "",

@@ -72,6 +72,7 @@ import numpy as np
 from .._validation import check_scalar
 from ..model import PushforwardModel
 from ._equivalence_1d import canonical_form_1d, find_equivalence_1d
+from ._equivalence_2d import canonical_form_2d, find_equivalence_2d
 from ._transformations import Equivalence, UnitMatch, _check_models, _ratio
 
 __all__ = ["Equivalence", "UnitMatch", "canonical_form", "find_equivalence"]
@@ -242,5 +243,5 @@ def canonical_form(model, atol=1e-8, rtol=1e-6):
 # --------------------------------------------------------------------------- checks
 
 # Dispatch on the latent dimension.
-_FINDERS = {1: find_equivalence_1d}
-_CANONICALISERS = {1: canonical_form_1d}
+_FINDERS = {1: find_equivalence_1d, 2: find_equivalence_2d}
+_CANONICALISERS = {1: canonical_form_1d, 2: canonical_form_2d}

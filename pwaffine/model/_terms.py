@@ -45,9 +45,11 @@ def image_bases(A, rank_rtol):
     R = np.zeros((K, m, m))
     R[:, :r, :] = (s * keep)[:, :, None] * Vt[:, :r, :]
     rank = keep.sum(axis=1)
-    perp = np.zeros((K, n, n))
-    for k in range(K):
-        perp[k, :, :n - rank[k]] = U[k, :, rank[k]:]
+    # Column c of perp is column rank + c of U (zero beyond the last one).
+    source = rank[:, None] + np.arange(n)[None, :]  # (K, n)
+    valid = source < n
+    perp = np.take_along_axis(U, np.minimum(source, n - 1)[:, None, :], axis=2)
+    perp *= valid[:, None, :]
     return basis, R, perp
 
 

@@ -32,8 +32,8 @@ Features
 
 from types import MappingProxyType
 
-__all__ = ["CAPABILITIES", "FEATURES", "capability_table", "combination", "require",
-           "supports"]
+__all__ = ["CAPABILITIES", "FEATURES", "capability_table", "combination", "markdown_table",
+           "require", "supports"]
 
 FEATURES = MappingProxyType({
     "density": "exact log density (logpdf, pdf, score_samples, score, sample)",
@@ -54,9 +54,9 @@ CAPABILITIES = MappingProxyType({
     (1, "1", False): frozenset({"density", "equivalence"}),
     (1, "2", False): frozenset({"density", "equivalence"}),
     (1, "3+", False): frozenset({"density", "equivalence"}),
-    (2, "1", True): frozenset({"density", "fisher"}),
-    (2, "2", True): frozenset({"density", "fisher"}),
-    (2, "3+", True): frozenset({"density", "fisher"}),
+    (2, "1", True): frozenset({"density", "gradient", "fisher"}),
+    (2, "2", True): frozenset({"density", "gradient", "fisher", "population_nll"}),
+    (2, "3+", True): frozenset({"density", "gradient", "fisher"}),
     (2, "2", False): frozenset({"density"}),
     (2, "3+", False): frozenset({"density"}),
 })
@@ -132,3 +132,20 @@ def capability_table():
         row.update({feature: feature in feats for feature in FEATURES})
         rows.append(row)
     return rows
+
+
+def markdown_table():
+    """The table as GitHub markdown: one row per combination, one column per feature.
+
+    Examples
+    --------
+    >>> print(markdown_table().splitlines()[2])
+    | 1 | 1 | > 0 | yes | yes | yes | yes | yes |
+    """
+    lines = ["| m | n | noise | " + " | ".join(FEATURES) + " |",
+             "|---|---|---|" + "---|" * len(FEATURES)]
+    for row in capability_table():
+        cells = [str(row["m"]), row["n"], row["noise"]]
+        cells += ["yes" if row[f] else "-" for f in FEATURES]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)

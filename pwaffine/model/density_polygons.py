@@ -33,7 +33,7 @@ import numpy as np
 from .._kernels import polygons as _kernel
 from ._terms import image_bases, log_noise_const, log_skip, run_logpdf
 
-__all__ = ["PolygonTables", "build_tables", "logpdf", "standardised_edges"]
+__all__ = ["PolygonTables", "build_tables", "logpdf", "logpdf_and_grad", "standardised_edges"]
 
 #: Singular values of a region's whitened map below this fraction of the
 #: network's largest count as zero (the region's image has lower dimension).
@@ -62,6 +62,11 @@ class PolygonTables:
     ny: np.ndarray
     log_const: float
     log_skip: float
+    log_shape: np.ndarray
+    post_sqrt: np.ndarray
+    post_gain: np.ndarray
+    post_shift: np.ndarray
+    R: np.ndarray
 
     def kernel_tables(self):
         """The tuple the kernels take (see :mod:`pwaffine._kernels.polygons`)."""
@@ -141,7 +146,7 @@ def standardised_edges(regions, sqrt_cov, means):
     return unit_o[..., 0].copy(), unit_o[..., 1].copy(), h, order, norm_o
 
 
-def build_tables(regions, prior, noise_std):
+def build_tables(regions, prior, noise_std, keep_zero_weights=False):
     """Precompute the per-(region, component) constants of the density.
 
     Parameters
@@ -149,6 +154,9 @@ def build_tables(regions, prior, noise_std):
     regions : PolygonRegions
     prior : GaussianMixture with ``n_features == 2``
     noise_std : ndarray of shape (n,), all positive
+    keep_zero_weights : bool, default=False
+        Keep components of weight 0 (their ``log_coef`` is ``-inf``), as the
+        gradient needs their weight partials.
 
     Returns
     -------
@@ -156,7 +164,7 @@ def build_tables(regions, prior, noise_std):
     """
     inv_noise = 1.0 / noise_std
     basis, R, perp = image_bases(regions.linear * inv_noise[None, :, None], RANK_RTOL)
-    keep = prior.weights > 0
+    keep = np.ones(prior.n_components, bool) if keep_zero_weights else prior.weights > 0
     mu, chol = prior.means[keep], prior.cholesky[keep]
     white, F, G, g0, log_det = _posterior_factors(R, chol, mu)
     nx, ny, h0, order, norm = standardised_edges(regions, F, g0)
@@ -171,17 +179,89 @@ def build_tables(regions, prior, noise_std):
         perp=np.ascontiguousarray(perp),
         offset=np.ascontiguousarray(regions.offset * inv_noise),
         edge_ptr=np.ascontiguousarray(regions.edge_ptr, dtype=np.int64),
-        log_coef=np.ascontiguousarray(np.log(prior.weights[keep])[None, :] - 0.5 * log_det),
+        log_coef=np.ascontiguousarray(_log(prior.weights[keep])[None, :] - 0.5 * log_det),
         white=np.ascontiguousarray(white),
         proj_mean=np.ascontiguousarray(np.einsum("kab,jb->kja", R, mu)),
         h0=np.ascontiguousarray(h0), hw=np.ascontiguousarray(hw),
         nx=np.ascontiguousarray(nx), ny=np.ascontiguousarray(ny),
         log_const=log_noise_const(noise_std),
         log_skip=log_skip(regions.n_regions * J),
+        log_shape=np.ascontiguousarray(-0.5 * log_det),
+        post_sqrt=np.ascontiguousarray(F), post_gain=np.ascontiguousarray(G),
+        post_shift=np.ascontiguousarray(g0), R=R,
     )
+
+
+def _log(values):
+    with np.errstate(divide="ignore"):
+        return np.log(values)
 
 
 def logpdf(tables, X):
     """Log density at the rows of ``X`` (shape ``(n_samples, n)``) from precomputed tables."""
     return run_logpdf(_kernel, X, tables.inv_noise, tables.kernel_tables(), tables.log_const,
                       tables.log_skip)
+
+
+#: Points per batch of the gradient: bounds the (n_points, n_regions, n, 2)
+#: intermediate arrays.
+GRAD_BATCH = 4096
+
+
+def logpdf_and_grad(model, X):
+    """Log density and its gradient with respect to every parameter, point by point.
+
+    Parameters
+    ----------
+    model : PushforwardModel with a 2-D latent and positive noise
+    X : ndarray of shape (n_samples, n)
+
+    Returns
+    -------
+    log_p : ndarray of shape (n_samples,)
+    grad : ndarray of shape (n_samples, n_parameters)
+        Columns in the order of ``model.parameters()``: raw partials of the
+        mixture weights (the weights treated as free), the means, the
+        covariance entries ``(d, e)`` with ``d <= e`` (an off-diagonal
+        parameter moves both symmetric entries), every network weight and
+        bias, the noise.
+    """
+    prior, net = model.prior, model.network
+    noise = model.noise_vector
+    regions = net.affine_regions()
+    t = build_tables(regions, prior, noise, keep_zero_weights=True)
+    jac_linear, jac_offset = net.map_jacobians(regions.gains)  # (K, n, 2, P), (K, n, P)
+    slopes = np.ascontiguousarray(regions.linear * t.inv_noise[None, :, None])
+    precisions = np.linalg.inv(prior.covariances)
+    with np.errstate(divide="ignore"):
+        log_weight = np.log(prior.weights)
+    N, n = X.shape
+    K, J = t.log_coef.shape
+    iu = np.triu_indices(2)
+    log_p = np.empty(N)
+    grad = np.empty((N, len(model.parameters())))
+    for start in range(0, N, GRAD_BATCH):
+        Xb = np.ascontiguousarray(X[start:start + GRAD_BATCH] * t.inv_noise)
+        B = Xb.shape[0]
+        out = {name: np.empty(shape) for name, shape in (
+            ("log_p", (B,)), ("d_weight", (B, J)), ("d_mean", (B, J, 2)),
+            ("d_cov", (B, J, 2, 2)), ("d_linear", (B, K, n, 2)), ("d_offset", (B, K, n)),
+            ("d_noise", (B, n)))}
+        _kernel.score_parallel(
+            Xb, t.kernel_tables(), t.log_skip, slopes, log_weight, t.log_shape, t.post_sqrt,
+            t.post_gain, t.post_shift, np.ascontiguousarray(prior.means), precisions,
+            np.ascontiguousarray(t.inv_noise), out["log_p"], out["d_weight"], out["d_mean"],
+            out["d_cov"], out["d_linear"], out["d_offset"], out["d_noise"])
+        # An off-diagonal covariance parameter sets both symmetric entries.
+        d_cov = out["d_cov"] + np.swapaxes(out["d_cov"], 2, 3)
+        d_cov[:, :, [0, 1], [0, 1]] *= 0.5
+        d_net = (np.einsum("bktd,ktdp->bp", out["d_linear"], jac_linear)
+                 + np.einsum("bkt,ktp->bp", out["d_offset"], jac_offset))
+        d_noise = out["d_noise"]
+        if np.all(noise == noise[0]):
+            d_noise = d_noise.sum(axis=1, keepdims=True)
+        grad[start:start + B] = np.hstack([
+            out["d_weight"], out["d_mean"].reshape(B, -1), d_cov[:, :, iu[0], iu[1]].reshape(B, -1),
+            d_net, d_noise])
+        log_p[start:start + B] = out["log_p"] + t.log_const
+    return log_p, grad

@@ -44,6 +44,11 @@ class PolygonRegions:
     search_tree : tuple of ndarray, optional
         ``(node_line, node_child)``: the tree of cuts used by :meth:`locate`;
         without it points are located by a brute-force search.
+    gains : list of ndarray, optional
+        ``gains[l]`` of shape ``(n_regions, hidden_sizes[l])``: the slope of the
+        activation of each unit of hidden layer ``l`` on each region (1 where
+        active, ``negative_slope`` where not), from which the derivatives of
+        the regional maps follow (:meth:`ReLUNetwork.map_jacobians`).
 
     Attributes
     ----------
@@ -112,7 +117,7 @@ class PolygonRegions:
     n_inputs = 2
 
     def __init__(self, linear, offset, edge_ptr, normals, offsets, point_ptr, points,
-                 ray_ptr, rays, search_tree=None):
+                 ray_ptr, rays, search_tree=None, gains=None):
         self.linear = np.ascontiguousarray(linear, dtype=np.float64)
         self.offset = np.ascontiguousarray(offset, dtype=np.float64)
         self.edge_ptr = np.ascontiguousarray(edge_ptr, dtype=np.int64)
@@ -133,6 +138,7 @@ class PolygonRegions:
                              f"{self.offset.shape}")
         if self.normals.shape[0] != self.edge_ptr[-1] or self.offsets.shape != (self.edge_ptr[-1],):
             raise ValueError("normals and offsets must have edge_ptr[-1] rows")
+        self.gains = [np.ascontiguousarray(g, dtype=np.float64) for g in (gains or [])]
         self._tree = None
         if search_tree is not None:
             node_line, node_child = search_tree
@@ -448,10 +454,13 @@ def _polygon_regions(weights, biases, negative_slope):
     A = np.array(weights[0][None])
     c = np.array(biases[0][None])
     n_layers = len(weights)
+    gains = []  # per hidden layer: the activation slope of each unit on each current polygon
     for layer in range(1, n_layers):
         (ptr, V, E, L, slot, parent, active, node_line, node_child,
          n_nodes, next_line) = polygon_split.split_polygons(
             ptr, V, E, L, slot, A, c, node_line, node_child, n_nodes, next_line)
+        gains = [g[parent] for g in gains]
+        gains.append(np.where(active.astype(bool), 1.0, float(negative_slope)))
         W, b = np.array(weights[layer]), np.array(biases[layer])
         A_next = np.empty((parent.shape[0], W.shape[0], 2))
         c_next = np.empty((parent.shape[0], W.shape[0]))
@@ -465,7 +474,8 @@ def _polygon_regions(weights, biases, negative_slope):
     point_ptr, points, ray_ptr, rays = polygon_extract.halfplane_vertices(
         edge_ptr, normals, offsets)
     regions = PolygonRegions(A, c, edge_ptr, normals, offsets, point_ptr, points,
-                             ray_ptr, rays, search_tree=(node_line[:n_nodes], node_child))
+                             ray_ptr, rays, search_tree=(node_line[:n_nodes], node_child),
+                             gains=gains)
     regions._n_dropped_edges = int(n_dropped)
     return regions
 
