@@ -25,6 +25,7 @@ _EXPORTS = {
     "ReLUNetwork": "pwaffine.model",
     "capability_table": "pwaffine.model",
     "gaussian_polygon_log_mass": "pwaffine.model.gaussian_polygon",
+    "ExactMLE": "pwaffine.inference",
     "FisherInformation": "pwaffine.inference",
     "NLLSurface": "pwaffine.inference",
     "PopulationNLL": "pwaffine.inference",

@@ -9,7 +9,13 @@ from hypothesis import strategies as st
 from strategies import models
 
 from pwaffine import GaussianMixture, PushforwardModel, ReLUNetwork
-from pwaffine.identifiability.equivalence import Equivalence, UnitMatch, canonical_form, find_equivalence
+from pwaffine.identifiability.equivalence import (
+    Equivalence,
+    UnitMatch,
+    canonical_form,
+    find_equivalence,
+)
+from pwaffine.model.capabilities import supports
 
 
 # --------------------------------------------------------------------------- helpers
@@ -368,16 +374,20 @@ def test_tolerances_decide_near_misses():
     assert eq.verify(a, b) < 2e-5
 
 
-def test_unsupported_latent_dimension_and_bad_input():
+def test_capability_table_decides_and_bad_input():
     prior = GaussianMixture([1.0], [[0.0, 0.0]], [np.eye(2)])
     net = ReLUNetwork.random([2, 3, 1], rng=0)
     m2 = PushforwardModel(prior, net, 0.1)
-    with pytest.raises(NotImplementedError,
-                       match=r"find_equivalence is not available for a model \(m=2, n=1, noisy\)"):
-        find_equivalence(m2, m2)
-    with pytest.raises(NotImplementedError,
-                       match=r"canonical_form is not available for a model \(m=2, n=1, noisy\)"):
-        canonical_form(m2)
+    if supports(2, 1, True, "equivalence"):  # m = 2: tests/test_equivalence_2d.py
+        assert find_equivalence(m2, m2) is not None
+        assert canonical_form(m2).n_latent == 2
+    else:
+        with pytest.raises(NotImplementedError, match=r"find_equivalence is not available "
+                                                      r"for a model \(m=2, n=1, noisy\)"):
+            find_equivalence(m2, m2)
+        with pytest.raises(NotImplementedError, match=r"canonical_form is not available "
+                                                      r"for a model \(m=2, n=1, noisy\)"):
+            canonical_form(m2)
     a = paper_model(alpha=[1.0], beta=[1.0], pi=[0.0], weights=[1.0], means=[0.0], stds=[1.0])
     assert find_equivalence(a, m2) is None  # no invertible affine map between R and R^2
     with pytest.raises(ValueError, match="model_b must be a PushforwardModel"):

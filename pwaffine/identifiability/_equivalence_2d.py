@@ -1,11 +1,23 @@
 """Equivalence and canonical form of models with a 2-D latent (``m = 2``).
 
-The decision procedure, its limits and the tolerances are described in
-:mod:`pwaffine.identifiability.equivalence`; this module implements them.
-Notation: ``h(z) = M z + c`` maps ``a``'s latent onto ``b``'s; ``T_a``,
-``T_b`` are lower Cholesky factors of a matched pair of components (the
-anchors), so that every ``M`` mapping the one onto the other is ``T_b Q
-T_a^-1`` with ``Q`` orthogonal.
+The decision procedure, its limits and the tolerances' reference sizes are
+described in the Notes of :mod:`pwaffine.identifiability.equivalence`.  In
+short, :func:`find_equivalence_2d` reduces both priors; for every pairing of
+a's first component (the anchor) with a component ``k0`` of b of equal weight
+it writes ``h(z) = M z + c`` as ``M = T_b Q T_a^-1``, ``c = mean_b[k0] - M
+mean_a[0]`` (lower Cholesky factors ``T``, ``Q`` orthogonal) and collects
+frames ``Q`` from the farthest mean and the most anisotropic covariance
+(:func:`_prior_frames`) and, when those are weak, from the regional
+Jacobians (:func:`_network_frames`); pairs all components by an assignment
+problem and checks them (:func:`_component_errors`) -- ``O(K^2)`` candidates,
+no permutations enumerated; checks ``f_b = f_a o h^-1`` exactly on the common
+refinement of both partitions (:class:`_FunctionCheck`,
+:func:`_overlay_network`); and matches the hidden units
+(:func:`_match_units_2d`).  :func:`canonical_form_2d` standardises the
+prior, writes a one-hidden-layer network over its distinct zero lines
+(:class:`_Lines`) and picks the frame (:func:`_canonical_frames`) with the
+lexicographically smallest parameters.  Regional maps are ``linear`` of
+shape (R, n, 2), as in :class:`~pwaffine.model.polygons.PolygonRegions`.
 """
 
 import functools
@@ -16,7 +28,14 @@ from scipy.optimize import linear_sum_assignment
 from ..model import GaussianMixture, PushforwardModel, ReLUNetwork
 from ..model.polygons import clip_to_box
 from ._equivalence_1d import _compare_lex
-from ._transformations import UnitMatch, _activate, _inverse_map, _ratio, _union_find, _units_mapped
+from ._transformations import (
+    UnitMatch,
+    _activate,
+    _inverse_map,
+    _ratio,
+    _union_find,
+    _units_mapped,
+)
 
 __all__ = ["canonical_form_2d", "find_equivalence_2d"]
 
@@ -234,26 +253,68 @@ def _network_frames(net_a, net_b, ra, rb, k0, support_sd):
         frames = _frames_from_jacobians(A[sources], B)
     if not frames:
         frames = _frames_from_jacobians(A, B)
-    return frames or [np.eye(2)]
+    if not frames:
+        return [np.eye(2)]
+    # Refine each proposal with every region: orthogonal Procrustes over the
+    # pairs (Jacobian of f_a at a point inside each region, Jacobian of f_b at
+    # its image), so that Q is as accurate as the networks, not as one region.
+    u = np.linalg.solve(Ta, (_inner_points(reg_a) - ra.means[0]).T).T
+    refined = []
+    for Q in frames:
+        Bk = reg_b.linear[reg_b.locate(rb.means[k0] + (u @ Q.T) @ Tb.T)] @ Tb
+        close = (np.linalg.norm(A @ Q.T - Bk, axis=(1, 2))
+                 <= 1e-3 * (np.linalg.norm(A, axis=(1, 2)) + np.linalg.norm(Bk, axis=(1, 2))))
+        K = np.einsum("rij,rik->jk", A[close], Bk[close])
+        U, sv, Vt = np.linalg.svd(K)
+        if close.any() and sv[0] > 0:
+            flip = np.diag([1.0, np.sign(np.linalg.det(Q) * np.linalg.det(Vt.T @ U.T))])
+            Q = Vt.T @ flip @ U.T
+        refined.append(Q)
+    return refined
+
+
+def _inner_points(regions):
+    """A point inside every region, shape (n_regions, 2): mean vertex plus the sum of its rays."""
+    counts = np.diff(regions.point_ptr)
+    sums = np.add.reduceat(regions.points, regions.point_ptr[:-1], axis=0)
+    rays = np.zeros((regions.n_regions, 2))
+    has = np.diff(regions.ray_ptr) > 0
+    if has.any():
+        rays[has] = np.add.reduceat(regions.rays, regions.ray_ptr[:-1][has], axis=0)
+    extent = 1.0 + np.abs(regions.points).max(initial=0.0)
+    return sums / counts[:, None] + extent * rays
 
 
 def _unique_frames(frames):
-    out = []
-    for Q in frames:
-        if all(np.abs(Q - P).max() > 1e-9 for P in out):
-            out.append(Q)
-    return out
+    """The frames without repeats (entries equal to ~1e-9), in their first order."""
+    if not frames:
+        return []
+    F = np.array(frames)
+    keep = np.unique(np.round(F.reshape(-1, 4), 9), axis=0, return_index=True)[1]
+    return list(F[np.sort(keep)])
 
 
-def _candidate_maps(model_a, model_b, ra, rb, atol, rtol, support_sd):
-    """All ``(M, c, perm, residual, ratio)`` under which the reduced priors match."""
+def _candidate_maps(model_a, model_b, ra, rb, atol, rtol, support_sd, force_network=False):
+    """Candidate maps under which the reduced priors match.
+
+    Returns
+    -------
+    list of tuple
+        ``(M, c, perm, residual, ratio)`` with ``M`` (2, 2), ``c`` (2,) and
+        ``perm`` (K,), the b class of each a class.
+    bool
+        Whether the networks proposed frames for every anchor pairing (if not,
+        a second call with ``force_network=True`` can propose more).
+    """
     wmatch = (np.abs(ra.weights[:, None] - rb.weights[None, :])
               <= atol + rtol * np.maximum(ra.weights[:, None], rb.weights[None, :]))
-    out = []
+    out, networks_everywhere = [], True
     for k0 in np.flatnonzero(wmatch[0]):
         frames, strength = _prior_frames(ra, rb, k0, wmatch)
-        if strength < _WEAK:
+        if strength < _WEAK or force_network:
             frames += _network_frames(model_a.network, model_b.network, ra, rb, k0, support_sd)
+        else:
+            networks_everywhere = False
         Ta_inv = np.linalg.inv(ra.chol[0])
         for Q in _unique_frames(frames):
             M0 = rb.chol[k0] @ Q @ Ta_inv
@@ -272,7 +333,7 @@ def _candidate_maps(model_a, model_b, ra, rb, atol, rtol, support_sd):
                     np.abs(best[0] - o[0]).max() + np.abs(best[1] - o[1]).max()
                     > 1e-9 * (1.0 + np.abs(o[0]).max() + np.abs(o[1]).max()) for o in out):
                 out.append(best)
-    return out
+    return out, networks_everywhere
 
 
 # --------------------------------------------------------------------------- functions (m = 2)
@@ -455,6 +516,25 @@ def _match_units_2d(net_a, net_b, M, c, L, F, atol, rtol):
 
 # --------------------------------------------------------------------------- search (m = 2)
 def find_equivalence_2d(model_a, model_b, atol, rtol, support_sd=None):
+    """The ``m = 2`` search behind :func:`~pwaffine.identifiability.find_equivalence`.
+
+    Parameters
+    ----------
+    model_a, model_b : PushforwardModel
+        Validated models with ``m = 2``, the same ``n`` and matching noise.
+    atol, rtol : float
+        Tolerances (see the Notes of :mod:`pwaffine.identifiability.equivalence`).
+    support_sd : float or None
+        Compare the functions only on the box of b's components +-
+        ``support_sd`` standard deviations.
+
+    Returns
+    -------
+    dict or None
+        The fields of an :class:`Equivalence` except the tolerances:
+        ``matrix`` (2, 2), ``offset`` (2,), component and unit maps,
+        ``residual`` and ``residual_ratio``; ``None`` if no map passes.
+    """
     ra, rb = _reduce_prior(model_a.prior, atol, rtol), _reduce_prior(model_b.prior, atol, rtol)
     if ra.n_classes != rb.n_classes:
         return None
@@ -464,12 +544,19 @@ def find_equivalence_2d(model_a, model_b, atol, rtol, support_sd=None):
         box = (np.min(rb.means - support_sd * sd, axis=0), np.max(rb.means + support_sd * sd, axis=0))
     check = _FunctionCheck(model_a.network, model_b.network, rb, atol, rtol, box)
     accepted = []
-    for M, c, perm, prior_res, prior_ratio in _candidate_maps(model_a, model_b, ra, rb, atol,
-                                                              rtol, support_sd):
-        f_res, f_ratio = check(M, c)
-        if f_ratio <= 1.0:
-            accepted.append((np.linalg.det(M) < 0, max(prior_ratio, f_ratio), M, c, perm,
-                             max(prior_res, f_res)))
+    # Frames from strong prior features first; if none passes (e.g. parameters
+    # accurate only to about the tolerance, which tilts a frame taken from a
+    # short mean difference), the networks propose frames too.
+    for force_network in (False, True):
+        candidates, everywhere = _candidate_maps(model_a, model_b, ra, rb, atol, rtol,
+                                                 support_sd, force_network)
+        for M, c, perm, prior_res, prior_ratio in candidates:
+            f_res, f_ratio = check(M, c)
+            if f_ratio <= 1.0:
+                accepted.append((np.linalg.det(M) < 0, max(prior_ratio, f_ratio), M, c, perm,
+                                 max(prior_res, f_res)))
+        if accepted or everywhere:
+            break
     if not accepted:
         return None
     _, ratio, M, c, perm, residual = min(accepted, key=lambda a: (a[0], a[1]))
@@ -651,6 +738,27 @@ def _canonical_network(kept, A0, c0, G, atol, rtol):
 
 
 def canonical_form_2d(model, atol, rtol):
+    """The ``m = 2`` canonical form behind :func:`~pwaffine.identifiability.canonical_form`.
+
+    Parameters
+    ----------
+    model : PushforwardModel
+        A model with ``m = 2`` and a network of at most one hidden layer.
+    atol, rtol : float
+        Tolerances in the standardised coordinates.
+
+    Returns
+    -------
+    PushforwardModel
+        Prior with mean 0 and covariance ``I`` (components of shape (K, 2) and
+        (K, 2, 2), sorted); a plain-ReLU network with unit-norm incoming
+        weights, or one affine layer; the same noise.
+
+    Raises
+    ------
+    NotImplementedError
+        For a network with more than one hidden layer.
+    """
     net = model.network
     if net.n_layers > 2:
         raise NotImplementedError(

@@ -12,8 +12,9 @@ whose outgoing weight vanishes, absorbing a constant unit into the output bias).
 sense and returns the transformation it found as an :class:`Equivalence`,
 which a reader can check with :meth:`Equivalence.verify`;
 :func:`canonical_form` picks one representative of each equivalence class.
-Only a 1-D latent (``m = 1``) is implemented; the search is dispatched on the
-latent dimension so that ``m = 2`` (``h(z) = M z + b``) can be added.
+Latent dimensions ``m = 1`` (``h(z) = scale * z + shift``) and ``m = 2``
+(``h(z) = M z + b``) are implemented, dispatched on ``m``; the canonical form
+for ``m = 2`` needs a network with at most one hidden layer.
 
 Notes
 -----
@@ -41,6 +42,76 @@ models), a positive ``scale`` is preferred, then the smaller residual.  For
 two one-hidden-layer networks with the same activation the hidden units are
 then matched too (see :class:`UnitMatch`).
 
+**Decision procedure** (``m = 2``, :mod:`._equivalence_2d`).  The noise
+levels must agree and the priors are reduced as for ``m = 1`` (a covariance
+takes the place of a variance).  Every valid ``h`` maps the first reduced
+component of ``P_a`` (the *anchor*) onto some component ``k0`` of ``P_b`` with
+the same weight, and then ``M = T_b Q T_a^-1`` and ``b = mean_b[k0] - M
+mean_a[0]`` with ``T_a, T_b`` the Cholesky factors of the two covariances and
+``Q`` orthogonal (a rotation or a reflection); so only ``Q`` is to be found,
+for each ``k0``.  Candidates for ``Q`` (no permutation of the components is
+enumerated: the work is ``O(K^2)`` candidate maps, each paired by one
+assignment problem, plus at most two per distinct regional Jacobian of
+``f_b`` when the networks must decide):
+
+- *means*: the other component whose mean is farthest from the anchor's (in
+  the anchor's whitened coordinates, ``u = T_a^-1 (mean_a[j] - mean_a[0])``)
+  must go to some component ``k`` of equal weight, ``Q u / |u| = v / |v|`` for
+  ``v = T_b^-1 (mean_b[k] - mean_b[k0])``: one rotation and one reflection per
+  ``k``.  This covers three or more components with affinely independent
+  means as well as two components or collinear means;
+- *covariances*: the most anisotropic whitened covariance ``T_a^-1 cov_a[j]
+  T_a^-T`` must go to ``T_b^-1 cov_b[k] T_b^-T``; their eigenvectors fix
+  ``Q`` up to four sign choices;
+- *networks*, when neither feature exceeds ``1e-3`` (one component, or all
+  components with one mean and proportional covariances: the prior is then
+  invariant under every ``Q``): the regional Jacobian of ``f_a`` (in the
+  anchor's whitened coordinates) that is best conditioned must equal ``B Q^T``
+  for some regional Jacobian ``B`` of ``f_b``; for rank 2 that fixes ``Q``,
+  for rank 1 (``n = 1``, or a ridge) up to a rotation and a reflection.  Each
+  proposal is then refined by orthogonal Procrustes over all regions (the
+  Jacobian of ``f_a`` inside each region against that of ``f_b`` at its
+  image).  With ``support_sd`` the source Jacobian is taken on a region
+  meeting the disc of radius ``support_sd`` around the anchor, whose image
+  lies in the compared box.  If ``f_a`` is constant, ``Q = I`` is tried (any
+  ``Q`` then does).  If the prior's proposals all fail (parameters accurate
+  only to about the tolerance tilt a frame taken from a short mean
+  difference), the networks' proposals are tried as well.
+
+For each candidate the other components are paired by an assignment problem;
+with three or more components whose means are affinely independent ``M`` and
+``b`` are refitted by least squares from all the means (the better of the two
+fits is kept), and the covariances ``M cov_a M^T = cov_b``, means and weights
+of all pairs are checked.  Surviving candidates are checked for ``f_b = f_a o
+h^-1`` *as functions on the whole plane*, exactly: the difference ``g`` is
+affine on every region of the common refinement of ``f_b``'s partition and
+the image under ``h`` of ``f_a``'s; that refinement is the partition of one
+network computing both functions side by side (made plain-ReLU when the
+activations differ, the shallower one extended by exact identity layers
+``y = (s(y) - s(-y)) / (1 + slope)``), so ``g = 0`` iff ``g`` vanishes at its
+vertices, at points far along the rays of its unbounded regions and (as a
+safeguard) at points inside every region.  The vertices of both partitions
+and b's component means are compared first, which rejects wrong candidates
+cheaply.  With ``support_sd`` the regions are clipped to the box of b's
+components +- ``support_sd`` standard deviations (per coordinate) and their
+clipped vertices compared.  If several ``h`` pass (symmetric models), ``det M
+> 0`` is preferred, then the smaller residual.  For two one-hidden-layer
+networks with the same activation the hidden units are then matched: unit
+``i`` of ``a`` composed with ``h^-1`` has the incoming (weight, bias) of a
+unit of ``b`` times ``t > 0``; units on the same oriented zero line merge, as
+for ``m = 1``.
+
+*Limits* (``m = 2``).  Every invertible ``h`` is covered (no search is
+capped), so for exact parameters the answer is decided; what is left is
+numerical.  A candidate is accepted only if all checks pass, so a ``None``
+can only come from proposals that miss the valid ``h`` by more than the
+tolerances: for parameters accurate to about the tolerance a proposal taken
+from one mean difference or one region can be tilted enough to fail (give
+``atol``/``rtol`` some margin above the parameters' accuracy).  When several
+``h`` pass (a symmetric model) one is returned, not the set.  Equivalence on
+the support (``support_sd``) is decided on an axis-aligned box, not on an
+ellipse.
+
 **Tolerances.**  Each pair of numbers ``x, y`` is accepted when
 ``|x - y| <= atol + rtol * S``, with the reference size ``S``:
 
@@ -59,6 +130,23 @@ then matched too (see :class:`UnitMatch`).
 - unit matching only: knots ``-bias / weight`` as means (``S = max(L, |x|,
   |y|)``); a unit's outgoing weight times ``|incoming weight|`` against the
   largest such product; output biases as function values.
+
+For ``m = 2`` (``|.|`` the Euclidean norm, ``||.||`` the spectral norm; means
+and covariances compared entry by entry, in b's coordinates):
+
+- mixture weights and noise as above;
+- component means: ``S = L``, the larger over both mixtures of ``max_k
+  |mean_k| + sqrt(||cov_k||)``;
+- component covariances: ``S = max(||cov_x||, ||cov_y||)``;
+- function values at a point ``w``, output ``i``: ``S = F_i + G_i |w - w0|``
+  with ``w0`` the mean of ``P_b``, ``F_i`` the largest ``|f_i|`` of either
+  function at b's component means and ``G_i`` the largest gradient norm
+  ``|grad f_i|`` of either function on any region; far along a ray this
+  compares slopes relative to ``G_i``, as the end slopes for ``m = 1``;
+- unit matching only: two units share a line when their normalised lines
+  ``n . w + d = 0`` (``|n| = 1``) have ``|d - d'| + S |n - n'| <= atol + rtol
+  * S`` with ``S = max(L, |d|, |d'|)``; outgoing weights times ``|incoming
+  weight|`` and output biases as for ``m = 1``.
 
 The defaults suit models that are exact transforms of each other (rounding
 errors ~1e-15).  Parameters from an optimiser are accurate to ~1e-6 at best;
@@ -85,8 +173,8 @@ def find_equivalence(model_a, model_b, atol=1e-8, rtol=1e-6, support_sd=None):
     Parameters
     ----------
     model_a, model_b : PushforwardModel
-        Models with the same latent dimension ``m`` (only ``m = 1`` is
-        implemented) and observed dimension ``n``.
+        Models with the same latent dimension ``m`` (``1`` or ``2``) and
+        observed dimension ``n``.
     atol : float, default=1e-8
         Absolute tolerance; also the weight at or below which a component is
         dropped.
@@ -95,8 +183,9 @@ def find_equivalence(model_a, model_b, atol=1e-8, rtol=1e-6, support_sd=None):
         module Notes.
     support_sd : float, optional
         If given, ``f_b`` and ``f_a o h^-1`` are compared only on the latent
-        interval spanned by b's components (weight above ``atol``) to within
-        ``support_sd`` standard deviations, instead of on the whole line.  Two
+        interval (``m = 2``: the axis-aligned box) spanned by b's components
+        (weight above ``atol``) to within ``support_sd`` standard deviations
+        (per coordinate), instead of on the whole line (plane).  Two
         models that differ only where the prior mass is below ``Phi(-support_sd)``
         have likelihoods equal to within that mass, so a likelihood cannot tell
         them apart; this is the equivalence that numerical likelihood
@@ -105,10 +194,12 @@ def find_equivalence(model_a, model_b, atol=1e-8, rtol=1e-6, support_sd=None):
     Returns
     -------
     Equivalence or None
-        The affine map ``h`` with its component (and, for one-hidden-layer
-        networks, unit) matching, or ``None`` if the models are not equivalent:
-        noise differs, ``n`` differs, or no invertible affine ``h`` has
-        ``prior_b = h#prior_a`` and ``f_b = f_a o h^-1``.
+        The affine map ``h`` (:attr:`Equivalence.matrix` of shape (m, m),
+        :attr:`Equivalence.offset` of shape (m,)) with its component (and, for
+        one-hidden-layer networks, unit) matching, or ``None`` if the models
+        are not equivalent: noise differs, ``m`` or ``n`` differs, or no
+        invertible affine ``h`` has ``prior_b = h#prior_a`` and ``f_b = f_a o
+        h^-1``.
 
     Raises
     ------
@@ -172,26 +263,36 @@ def canonical_form(model, atol=1e-8, rtol=1e-6):
     Parameters
     ----------
     model : PushforwardModel
-        A model with a 1-D latent (any depth and width, any ``n``).
+        A model with a 1-D latent (any depth and width, any ``n``) or a 2-D
+        latent (a network with at most one hidden layer, any width and
+        ``n``).
     atol, rtol : float, default 1e-8 and 1e-6
         Tolerances, in the canonical coordinates, for dropping components
         (weight ``<= atol``), merging identical components and coincident
-        breakpoints, dropping kinks whose slope change is negligible, and
-        breaking the tie between the two orientations (see Notes).
+        breakpoints (``m = 2``: zero lines), dropping kinks whose slope change
+        is negligible, and breaking the ties between orientations (see
+        Notes).
 
     Returns
     -------
     PushforwardModel
-        Same noise; a prior with mean 0 and variance 1, components sorted by
-        (mean, variance, weight); a plain-ReLU network with one hidden layer
-        whose units all have incoming weight ``+-1`` (none if ``f`` is affine:
-        then a single affine layer).  It defines the same law of ``x`` as
-        ``model`` (exactly, up to rounding and the reductions above).
+        Same noise; a prior with mean 0 and (co)variance 1 (``I``), components
+        sorted lexicographically by (mean, variance, weight) (``m = 2``: by
+        (mean_1, mean_2, cov_11, cov_12, cov_22, weight)); a plain-ReLU
+        network with one hidden layer whose units all have incoming weights
+        of norm 1 (none if ``f`` is affine: then a single affine layer).  It
+        defines the same law of ``x`` as ``model`` (exactly, up to rounding
+        and the reductions above).
 
     Raises
     ------
+    ValueError
+        If ``model`` is not a PushforwardModel or the tolerances are invalid.
     NotImplementedError
-        For a latent dimension other than 1.
+        Where the capability table offers no ``equivalence``, and for a 2-D
+        latent with a network of more than one hidden layer (a deeper
+        piecewise-affine function of the plane has no canonical network
+        here).
 
     Notes
     -----
@@ -219,6 +320,44 @@ def canonical_form(model, atol=1e-8, rtol=1e-6):
        at the breakpoints) is lexicographically smaller, entries within
        ``atol + rtol * max(|x|, |y|)`` counting as equal; ``sigma = +1`` if
        the two vectors agree (the model is then symmetric).
+
+    For ``m = 2``, also built from the function, so the same for models whose
+    one-hidden-layer networks differ in width, activation, unit order, unit
+    scaling, split, dead or constant units:
+
+    1. Prior: drop components of weight ``<= atol``, renormalise; with ``mu``,
+       ``S`` the mixture's mean and covariance, the latent becomes ``w = Q
+       S^-1/2 (z - mu)`` (symmetric square root), ``Q`` orthogonal; merge
+       identical components.
+    2. Function: ``f(mu + S^1/2 Q^T w) = c0 + A0 w + sum_l J_l relu(n_l . w
+       + d_l)``, one term per distinct zero line of the hidden units (units
+       on one line, in either orientation, merge; lines whose jump ``J_l =
+       (1 - slope) sum_u W2[:, u] |W1[u]|`` is within ``atol + rtol * G`` are
+       dropped); each line is oriented so that ``n_l`` has its angle in
+       ``(-pi/2, pi/2]``, which fixes ``A0`` and ``c0``.  The network has, in
+       the order of the lines sorted by (angle, ``d_l``), a unit ``relu(n_l .
+       w + d_l)`` with outgoing weight ``J_l``; the linear part is carried,
+       as ``X1 n_1^T + X2 n_2^T``, by the first line and the first line after
+       it with ``|n_1 x n_2| > 1e-3``: each gets ``X_i`` added to its
+       outgoing weight and an opposite unit ``relu(-n_i . w - d_i)`` with
+       outgoing weight ``-X_i`` right after it (if all lines are parallel,
+       the second pair sits on the line through 0 perpendicular to ``n_1``, at
+       the end); units with negligible outgoing weight are dropped.
+    3. Frame ``Q``: candidate frames come from the first of these features
+       that exists (in the standardised coordinates, strength above
+       ``1e-3``): the principal axes of the component means (eigenvectors of
+       ``sum_j w_j mu_j mu_j^T`` with distinct eigenvalues, larger first;
+       four sign choices); else each nonzero component mean (``e1`` along it,
+       ``e2 = +-`` its perpendicular); else each anisotropic component
+       covariance (its eigenvectors, four sign choices); else each zero line
+       (``e1 = +-n_l``, ``e2 = +-`` perpendicular); else each nonzero row of
+       the gradient of an affine ``f``; else ``Q = I``.  Among them ``Q`` is the
+       one whose parameter vector (sorted components; sorted lines as (angle,
+       ``d_l``, ``J_l``); ``A0``; ``c0``) is lexicographically smallest,
+       entries within ``atol + rtol * max(|x|, |y|)`` counting as equal.  The
+       candidates move with the model under any affine map, so equivalent
+       models give the same minimum; a feature within rounding of the
+       ``1e-3`` threshold can make two equivalent models choose differently.
 
     Examples
     --------
