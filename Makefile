@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check
 export MPLBACKEND := Agg
 
-.PHONY: install install-test test bench bench-quick figure1 study hierarchy clean
+.PHONY: install install-test test bench bench-quick figure1 study hierarchy samples clean
 
 ## Runtime install (numpy, scipy, numba, matplotlib + pwaffine, editable).
 $(VENV)/.runtime: setup.cfg pyproject.toml
@@ -53,6 +53,12 @@ study: $(VENV)/.runtime
 hierarchy: $(VENV)/.runtime
 	$(PY) -m pwaffine hierarchy --out hierarchy --overwrite
 	cp hierarchy/hierarchy.png figures/hierarchy.png
+
+## How many samples the truth needs (about 10 minutes): samples/samples.{csv,md,png};
+## the figure is also copied to figures/samples.png for the README.
+samples: $(VENV)/.runtime
+	$(PY) -m pwaffine samples --out samples --overwrite
+	cp samples/samples.png figures/samples.png
 
 ## Benchmarks: full run writes benchmarks/RESULTS.md; quick run is a CI smoke test.
 bench: $(VENV)/.test

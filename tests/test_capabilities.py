@@ -216,15 +216,15 @@ def test_fisher(m, n, noisy):
 
 
 # --------------------------------------------------------------------------- equivalence
-def _mapped(model, scale, shift, perm, factors):
-    """(h#P, f o h^-1) with h(z) = scale z + shift, hidden units permuted and rescaled (m = 1)."""
+def _mapped(model, matrix, offset, perm, factors):
+    """(h#P, f o h^-1) with h(z) = matrix z + offset, hidden units permuted and rescaled."""
     net = model.network
-    W1 = net.weights[0] / scale
-    b1 = net.biases[0] - net.weights[0][:, 0] * shift / scale
+    W1 = np.linalg.solve(matrix.T, net.weights[0].T).T  # rows W1[i] M^-1
+    b1 = net.biases[0] - W1 @ offset
     W1, b1 = W1[perm] * factors[:, None], b1[perm] * factors
     W2 = net.weights[1][:, perm] / factors
-    prior = GaussianMixture(model.prior.weights, scale * model.prior.means + shift,
-                            scale**2 * model.prior.covariances)
+    prior = GaussianMixture(model.prior.weights, model.prior.means @ matrix.T + offset,
+                            matrix @ model.prior.covariances @ matrix.T)
     return PushforwardModel(prior, ReLUNetwork([W1, W2], [b1, net.biases[1]],
                                                net.negative_slope), model.noise_vector)
 
@@ -236,10 +236,13 @@ def test_equivalence(m, n, noisy):
         _refused(lambda: find_equivalence(model, model), m, n, noisy)
         return
     perm = np.array([2, 0, 3, 1])
-    other = _mapped(model, -1.7, 0.4, perm, np.array([2.0, 0.5, 1.0, 3.0]))
+    matrix = np.array([[-1.7]]) if m == 1 else np.array([[-1.7, 0.3], [0.4, 0.9]])
+    offset = np.full(m, 0.4)
+    other = _mapped(model, matrix, offset, perm, np.array([2.0, 0.5, 1.0, 3.0]))
     eq = find_equivalence(model, other)
     assert eq is not None
-    assert eq.scale == pytest.approx(-1.7, rel=1e-10) and eq.shift == pytest.approx(0.4, abs=1e-10)
+    np.testing.assert_allclose(eq.matrix, matrix, rtol=1e-10)
+    np.testing.assert_allclose(eq.offset, offset, rtol=0, atol=1e-10)
     assert eq.verify(model, other) < 1e-9
     shifted = other.with_parameters({"network.biases[1][0]": other.network.biases[1][0] + 1e-3})
     assert find_equivalence(model, shifted) is None

@@ -7,9 +7,9 @@ from pwaffine import (GaussianMixture, PushforwardModel, ReLUNetwork, fisher_inf
                       is_injective, is_weakly_injective, predicted_null_dim)
 from pwaffine.inference.fisher import free_parameters
 from pwaffine.experiments.hierarchy import (case_abs_counterexample, case_constant_where_mass,
-                                case_recover_affine_1d, case_recover_affine_2d,
-                                case_rotation_without_p2, cases_latent_1d,
-                                random_identifiable_model_2d)
+                                           case_recover_affine_1d, case_recover_affine_2d,
+                                           case_rotation_without_p2, cases_latent_1d)
+from pwaffine.experiments.random_models import random_identifiable_model_2d
 
 
 def test_fisher_matches_outer_product_of_finite_difference_scores():

@@ -4,6 +4,8 @@
   (DIR/study.csv, DIR/study.md, DIR/runs/run_NNN.json);
 * ``hierarchy --out DIR``: every level of the identifiability hierarchy
   (DIR/hierarchy.csv, .md, .json, .png);
+* ``samples --out DIR``: how many samples the truth needs, by exact-MLE fits
+  (DIR/samples.csv, .md, .png);
 * ``figure1 --out PATH.png``: the paper's Figure 1 (PATH.png, .pdf, .json).
 
 Every command validates its arguments, refuses to write over existing
@@ -71,6 +73,10 @@ def _build_parser():
                       help="random models per latent dimension (default: 10)")
     hier.add_argument("--quick", action="store_true", help="two random models per latent "
                                                            "dimension (a smoke test)")
+    samples = sub.add_parser("samples", help="how many samples the truth needs (exact-MLE fits)")
+    _add_run_options(samples, "samples")
+    samples.add_argument("--quick", action="store_true",
+                         help="two sample sizes, one truth per family (a smoke test)")
     fig = sub.add_parser("figure1", help="the paper's Figure 1 from exact likelihoods")
     _add_run_options(fig, "figures/figure1.png", runs=50,
                      out_help="PNG path; the PDF and JSON go beside it")
@@ -173,6 +179,29 @@ def _hierarchy(parser, args):
     progress.message(f"wrote {', '.join(str(f) for f in files)} ({result.seconds:.0f} s)")
 
 
+def _samples(parser, args):
+    from .executors import make_executor
+    from .progress import Progress
+    from .samples import SamplesSettings, run_samples, samples_jobs
+    from .samples_report import write_samples
+
+    out = _prepare_dir(parser, args.out, args.overwrite,
+                       ["samples.csv", "samples.md", "samples.png"])
+    settings = SamplesSettings.quick() if args.quick else SamplesSettings()
+    _, jobs = samples_jobs(args.seed, settings)
+    progress = Progress(len(jobs), "samples")
+    progress.message(f"{len(jobs)} fits, seed {args.seed}, on {_where(args)}")
+
+    def report(index, row):
+        progress.step(f"{row['family']} truth {row['truth']} N={row['n_samples']}: "
+                      f"equivalent={row['equivalent']} KL={row['kl']:.2g}")
+
+    with make_executor(args.workers, args.scheduler) as executor:
+        result = run_samples(args.seed, settings, executor, report)
+    files = write_samples(out, result, _where(args))
+    progress.message(f"wrote {', '.join(str(f) for f in files)} ({result.seconds:.0f} s)")
+
+
 def _figure1(parser, args):
     import numpy as np
 
@@ -198,7 +227,8 @@ def _figure1(parser, args):
               file=sys.stderr)
 
 
-_COMMANDS = {"study": _study, "hierarchy": _hierarchy, "figure1": _figure1}
+_COMMANDS = {"study": _study, "hierarchy": _hierarchy, "samples": _samples,
+             "figure1": _figure1}
 
 
 def main(argv=None):

@@ -11,7 +11,13 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from ..model import GaussianMixture, PushforwardModel, ReLUNetwork
-from ._transformations import UnitMatch, _activate, _ratio, _units_in_b_coordinates
+from ._transformations import (
+    UnitMatch,
+    _activate,
+    _ratio,
+    _units_in_b_coordinates,
+    drop_threshold,
+)
 
 __all__ = ["canonical_form_1d", "find_equivalence_1d"]
 
@@ -42,8 +48,8 @@ def _latent_scale(means, variances):
 
 
 def _reduce_mixture_1d(weights, means, variances, atol, rtol):
-    """Drop components with weight <= atol and merge identical ones (union-find)."""
-    keep = np.flatnonzero(weights > atol)
+    """Drop components with weight <= drop_threshold(atol), merge identical ones (union-find)."""
+    keep = np.flatnonzero(weights > drop_threshold(atol))
     L = _latent_scale(means[keep], variances[keep])
     parent = {j: j for j in keep}
 
@@ -331,7 +337,7 @@ def _sorted_components(weights, means, variances, atol, rtol):
 def canonical_form_1d(model, atol, rtol):
     prior = model.prior
     w0, m0, v0 = prior.weights, prior.means[:, 0], prior.covariances[:, 0, 0]
-    keep = w0 > atol
+    keep = w0 > drop_threshold(atol)
     w0, m0, v0 = w0[keep] / w0[keep].sum(), m0[keep], v0[keep]
     center = float(np.dot(w0, m0))
     spread = float(np.sqrt(np.dot(w0, v0 + (m0 - center) ** 2)))

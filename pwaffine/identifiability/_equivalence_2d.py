@@ -35,6 +35,7 @@ from ._transformations import (
     _ratio,
     _union_find,
     _units_mapped,
+    drop_threshold,
 )
 
 __all__ = ["canonical_form_2d", "find_equivalence_2d"]
@@ -91,8 +92,8 @@ def _latent_size(means, covs):
 
 
 def _reduce_mixture(weights, means, covs, atol, rtol):
-    """Drop components with weight <= atol and merge identical ones (union-find)."""
-    keep = np.flatnonzero(weights > atol)
+    """Drop components with weight <= drop_threshold(atol), merge identical ones (union-find)."""
+    keep = np.flatnonzero(weights > drop_threshold(atol))
     L = _latent_size(means[keep], covs[keep])
     size = _spectral(covs)
     root, join = _union_find(weights.size)

@@ -16,6 +16,16 @@ from ..model.polygons import clip_to_box
 
 __all__ = ["Equivalence", "UnitMatch"]
 
+#: A mixture component is dropped as absent when its weight is at most
+#: ``min(atol, DROP_WEIGHT_MAX)``: a loose ``atol`` (fits to small samples)
+#: must not drop real components.
+DROP_WEIGHT_MAX = 1e-3
+
+
+def drop_threshold(atol):
+    """The weight at or below which a component counts as absent."""
+    return min(atol, DROP_WEIGHT_MAX)
+
 
 def _check_models(model_a, model_b):
     for name, model in (("model_a", model_a), ("model_b", model_b)):

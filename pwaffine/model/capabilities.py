@@ -54,11 +54,11 @@ CAPABILITIES = MappingProxyType({
     (1, "1", False): frozenset({"density", "equivalence"}),
     (1, "2", False): frozenset({"density", "equivalence"}),
     (1, "3+", False): frozenset({"density", "equivalence"}),
-    (2, "1", True): frozenset({"density", "gradient", "fisher"}),
-    (2, "2", True): frozenset({"density", "gradient", "fisher", "population_nll"}),
-    (2, "3+", True): frozenset({"density", "gradient", "fisher"}),
-    (2, "2", False): frozenset({"density"}),
-    (2, "3+", False): frozenset({"density"}),
+    (2, "1", True): frozenset({"density", "gradient", "fisher", "equivalence"}),
+    (2, "2", True): frozenset({"density", "gradient", "fisher", "population_nll", "equivalence"}),
+    (2, "3+", True): frozenset({"density", "gradient", "fisher", "equivalence"}),
+    (2, "2", False): frozenset({"density", "equivalence"}),
+    (2, "3+", False): frozenset({"density", "equivalence"}),
 })
 
 #: Why the combinations outside the table are refused.
