@@ -14,9 +14,12 @@ $(VENV)/.runtime: setup.cfg pyproject.toml
 	$(PIP) install --quiet -e .
 	touch $@
 
-## Test extra (pytest, hypothesis, pytest-benchmark, mpmath).
-$(VENV)/.test: $(VENV)/.runtime
-	$(PIP) install --quiet -e '.[test]'
+## Test extra (pytest, hypothesis, pytest-benchmark, mpmath, distributed) and the vae extra
+## (PyTorch, scikit-learn). torch is pinned to 2.13.0, which pip takes from a local CPU build
+## on these machines; an unpinned torch would pull a multi-GB CUDA build.
+$(VENV)/.test: $(VENV)/.runtime setup.cfg
+	$(PIP) install --quiet 'torch==2.13.0'
+	$(PIP) install --quiet -e '.[test,vae]'
 	touch $@
 
 install: $(VENV)/.runtime

@@ -30,7 +30,7 @@ _MIN_EDGE_ANGLE = np.pi / 6
 
 
 def _group_sizes(n_samples, n_groups):
-    """Sizes of ``n_groups`` groups splitting ``n_samples`` as evenly as possible, shape (n_groups,)."""
+    """Sizes of ``n_groups`` groups splitting ``n_samples`` as evenly as possible, (n_groups,)."""
     q, r = divmod(n_samples, n_groups)
     return np.array([q + 1] * r + [q] * (n_groups - r), dtype=np.intp)
 

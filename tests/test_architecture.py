@@ -2,7 +2,7 @@
 
 Layers, bottom to top: ``_kernels`` (numba only) -> ``model`` -> ``inference``
 -> ``identifiability`` -> ``experiments``.  ``_validation`` is shared by every
-layer above the kernels; ``_reference`` (slow references for tests and
+layer above the kernels, ``datasets`` (toy data generators) by the applications; ``_reference`` (slow references for tests and
 benchmarks) may use the model but nothing in the library imports it.  Every
 import is read from the source (module level and inside functions alike).
 """
@@ -20,11 +20,12 @@ PACKAGE = Path(__file__).resolve().parent.parent / "pwaffine"
 ALLOWED = {
     "_kernels": set(),
     "_validation": set(),
+    "datasets": {"_validation"},
     "model": {"_kernels", "_validation"},
     "inference": {"_kernels", "_validation", "model"},
     "identifiability": {"_kernels", "_validation", "model", "inference"},
     "experiments": {"_kernels", "_validation", "model", "inference", "identifiability",
-                    "__init__"},
+                    "datasets", "__init__"},
     "_reference": {"_validation", "model"},
     "__init__": set(),  # lazy: names are resolved by importlib at first use
     "__main__": {"experiments"},

@@ -96,7 +96,7 @@ def test_pinwheel_arms_are_rotations_of_each_other(n_arms):
 
 def test_pinwheel_radial_and_tangential_spread():
     """With no bending, arm 0 is (1, 0) + N(0, diag(radial_std^2, tangential_std^2))."""
-    X, labels = pinwheel(30000, n_arms=1, radial_std=0.3, tangential_std=0.05, rate=0.0, rng=6)
+    X, _ = pinwheel(30000, n_arms=1, radial_std=0.3, tangential_std=0.05, rate=0.0, rng=6)
     # 30000 points: standard errors of the mean 0.0017 and 0.0003, of the sd about 0.4 %.
     np.testing.assert_allclose(X.mean(axis=0), [1.0, 0.0], atol=0.01)
     np.testing.assert_allclose(X.std(axis=0), [0.3, 0.05], rtol=0.03)

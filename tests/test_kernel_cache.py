@@ -70,3 +70,39 @@ def test_digest_covers_every_kernel_source():
     names = sorted(p.name for p in _jit._KERNEL_DIR.glob("*.py"))
     assert {"_jit.py", "special.py", "terms.py", "intervals.py", "polygons.py"} <= set(names)
     assert len(_jit.sources_digest()) == 64
+
+
+LOAD = textwrap.dedent("""
+    import json
+    import numpy as np
+    from pwaffine import GaussianMixture, PushforwardModel, ReLUNetwork
+    from pwaffine._kernels import intervals, polygons
+    for m in (1, 2):
+        model = PushforwardModel(GaussianMixture([1.0], [np.zeros(m)], [np.eye(m)]),
+                                 ReLUNetwork.random([m, 3, 2], rng=0), 0.3)
+        X = model.sample(5000, rng=0)
+        model.logpdf(X[:10]), model.logpdf(X), model.logpdf_grad(X[:10])
+    stats = {}
+    for module in (intervals, polygons):
+        for name in ("logpdf_serial", "logpdf_parallel", "score_parallel"):
+            d = getattr(module, name)
+            stats[module.__name__ + "." + name] = [sum(d.stats.cache_hits.values()),
+                                                   sum(d.stats.cache_misses.values())]
+    print(json.dumps(stats))
+""")
+
+
+def test_density_kernels_load_from_the_cache_in_a_new_process():
+    # The kernels built per kind of region (terms.make_density_kernels) once
+    # missed the cache in every new process: numba keyed them on pickled
+    # closure cells, which differ between processes.  A second process must
+    # load every kernel from the cache the first one wrote (the test session's
+    # own cache, usually warm already).
+    def run():
+        out = subprocess.run([sys.executable, "-c", LOAD], capture_output=True, text=True,
+                             check=True)
+        return json.loads(out.stdout)
+
+    run()
+    second = run()
+    assert all(hits == 1 and misses == 0 for hits, misses in second.values()), second

@@ -77,29 +77,41 @@ def test_pushforward_noise_is_the_torch_noise(fitted):
     np.testing.assert_array_equal(model.noise_vector, np.full(2, expected))
 
 
-def test_torch_joint_density_is_the_pushforward_density(fitted, X):
-    """Importance sampling of the torch joint ``p(x | z) p(z)`` converges to pwaffine's ``log p(x)``.
+#: Tolerance of the importance-sampling check, by latent dimension (see the test).
+IWAE_TOL = {2: 0.01, 1: 0.1}
 
-    ``log mean_k p(x, z_k) / q(z_k | x)`` over ``K = 4000`` draws from the
-    encoder (the IWAE bound) lies below ``log p(x)`` and approaches it as ``K``
-    grows.  Tolerance: 0.05 nats on the mean over 30 points, far above the
-    bias left at this ``K`` (a few thousandths here) yet far below a genuine
-    mismatch of the two models (a wrong noise or weight shifts it by tenths).
+
+def test_torch_joint_density_is_the_pushforward_density(fitted, X):
+    """Importance sampling of the torch joint ``p(x | z) p(z)`` tends to pwaffine's ``log p(x)``.
+
+    ``log mean_k p(x, z_k) / q(z_k | x)`` over ``K = 2000`` draws from the
+    encoder (the IWAE bound) is below ``log p(x)`` in expectation and
+    approaches it as ``K`` grows; the means over every other point (150) are
+    compared.  Tolerances: for ``m = 2`` the encoder is a good proposal
+    (per-point spread about 0.015 nats, so a standard error of 0.0013 on the
+    mean, and a bias about 0.001), and 0.01 nats is far above both yet below
+    the 0.02 that a noise standard deviation 10 % off would cause.  For
+    ``m = 1`` the posterior of the latent curve through the pinwheel is
+    multimodal and the weights are heavy-tailed (per-point spread 0.2, bias
+    about 0.03): 0.1 nats, a check for gross mismatches only; (a) above
+    checks the parameters themselves.
     """
-    x = torch.from_numpy(X[::10])
-    module, K = fitted.module, 4000
+    module, K, points = fitted.module, 2000, X[::2]
     generator = torch.Generator().manual_seed(0)
+    iwae = []
     with torch.no_grad():
-        mean, log_var = module.encode(x)
-        std = torch.exp(0.5 * log_var)
-        eps = torch.randn((K,) + tuple(mean.shape), generator=generator, dtype=torch.float64)
-        z = mean + std * eps
-        log_q = (-0.5 * eps**2 - torch.log(std) - 0.5 * np.log(2 * np.pi)).sum(-1)
-        log_w = module.log_likelihood(x, z) + module.prior_log_prob(z) - log_q
-        iwae = _as_numpy(torch.logsumexp(log_w, 0) - np.log(K))
-    exact = fitted.to_pushforward().logpdf(X[::10])
-    assert np.mean(iwae) <= np.mean(exact) + 1e-3  # a lower bound, up to Monte Carlo error
-    assert np.mean(exact) - np.mean(iwae) < 0.05
+        for start in range(0, points.shape[0], 25):
+            x = torch.from_numpy(points[start:start + 25])
+            mean, log_var = module.encode(x)
+            std = torch.exp(0.5 * log_var)
+            eps = torch.randn((K,) + tuple(mean.shape), generator=generator,
+                              dtype=torch.float64)
+            z = mean + std * eps
+            log_q = (-0.5 * eps**2 - torch.log(std) - 0.5 * np.log(2 * np.pi)).sum(-1)
+            log_w = module.log_likelihood(x, z) + module.prior_log_prob(z) - log_q
+            iwae.append(_as_numpy(torch.logsumexp(log_w, 0) - np.log(K)))
+    exact = fitted.to_pushforward().score(points)
+    assert abs(exact - np.mean(np.concatenate(iwae))) < IWAE_TOL[fitted.n_latent]
 
 
 # ------------------------------------------------------------ (b) the bound
@@ -177,6 +189,7 @@ def test_latent_beyond_pwaffine_is_refused_at_export(X):
     ({"hidden_layer_sizes": (8, 0)}, "hidden_layer_sizes"),
     ({"negative_slope": -0.1}, "negative_slope"),
     ({"covariance_type": "spherical"}, "covariance_type"),
+    ({"covariance_type": np.array(["diag", "full"])}, "covariance_type"),
     ({"n_epochs": -1}, "n_epochs"),
     ({"batch_size": 0}, "batch_size"),
     ({"lr": 0.0}, "lr"),

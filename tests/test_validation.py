@@ -163,3 +163,22 @@ def test_sklearn_style_api_names():
     assert noise.shape == (1,) and not noise.flags.writeable
     with pytest.raises(ValueError, match="X must contain at least one sample"):
         model.score(np.empty((0, 1)))
+
+
+@pytest.mark.parametrize("m", [1, 2])
+def test_latent_mean_is_the_posterior_mean(m):
+    """E[z | x] against a direct integral of z p(z) p(x | z) over a fine latent grid."""
+    rng = np.random.default_rng(m)
+    prior = GaussianMixture([0.3, 0.7], rng.normal(size=(2, m)), [0.3 * np.eye(m), 0.5 * np.eye(m)])
+    net = ReLUNetwork.random([m, 3, 2], negative_slope=0.1, rng=rng)
+    model = PushforwardModel(prior, net, 0.3)
+    X = model.sample(3, rng=4)
+    axes = [np.linspace(-6, 6, 1201 if m == 1 else 241)] * m
+    Z = np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, m)
+    log_prior = prior.logpdf(Z)
+    F = net.forward(Z)
+    for x, got in zip(X, model.latent_mean(X)):
+        log_w = log_prior - 0.5 * ((x - F) ** 2).sum(axis=1) / 0.09
+        w = np.exp(log_w - log_w.max())
+        want = (w[:, None] * Z).sum(axis=0) / w.sum()
+        np.testing.assert_allclose(got, want, atol=1e-6)

@@ -80,7 +80,7 @@ def _log_term_mass(idx, tables, work, floor, ceiling):
 
 
 term_sum, logpdf_serial, logpdf_parallel = make_density_kernels(
-    _new_work, _prepare_terms, _log_term_mass)
+    "intervals", _new_work, _prepare_terms, _log_term_mass)
 
 
 @parallel_kernel

@@ -18,7 +18,8 @@ change the density by less than ``exp(-SKIP_MARGIN)`` relative.
 
 The kind of region enters through three jitted functions given to the
 factory (numba cannot cache a kernel that receives a function as an argument,
-so the functions are bound when the kernels are built, once per kind):
+so the functions are bound, as globals, when the kernels are built, once per
+kind):
 
 ``new_work(tables) -> work``
     Scratch space of one thread: a tuple whose first two entries are arrays
@@ -42,6 +43,7 @@ Terms are numbered ``idx = k * n_components + j``.
 """
 
 import math
+import types
 
 import numba as nb
 
@@ -83,11 +85,81 @@ def distance_sq(X, i, offset, perp, k):
     return d
 
 
-def make_density_kernels(new_work, prepare_terms, log_term_mass):
+# The templates below call ``prepare_terms``, ``log_term_mass``, ``new_work``,
+# ``term_sum`` and ``logpdf_range``, names that are not defined in this module:
+# :func:`make_density_kernels` compiles a copy of each template whose globals
+# bind them to one kind's functions.  Globals rather than closure cells keep
+# the kernels cacheable: numba keys a closure's cache on its pickled cells,
+# and a pickled dispatcher differs from process to process.
+def _term_sum(X, i, tables, work, log_skip):
+    prepare_terms(X, i, tables, work)  # noqa: F821
+    gauss = work[0]
+    term = work[1]
+    n_terms = term.shape[0]
+    best = 0
+    for idx in range(1, n_terms):
+        if term[idx] > term[best]:
+            best = idx
+    top = -math.inf  # the largest term so far
+    cut = -math.inf  # terms below it are negligible
+    for sweep in range(2):
+        for idx in range(n_terms):
+            if (sweep == 0) != (idx == best):
+                continue
+            bound = term[idx]
+            if bound < cut or bound == -math.inf:
+                term[idx] = -math.inf
+                continue
+            value = gauss[idx] + log_term_mass(idx, tables, work, cut - gauss[idx],  # noqa: F821
+                                               top - gauss[idx])
+            term[idx] = value
+            if value > top:
+                top = value
+                cut = top - log_skip
+    return top, sum_exp(term, top)
+
+
+def _logpdf_range(X, tables, log_const, log_skip, out, start, stop):
+    work = new_work(tables)  # noqa: F821
+    for i in range(start, stop):
+        top, total = term_sum(X, i, tables, work, log_skip)  # noqa: F821
+        out[i] = log_const + top + math.log(total) if top > -math.inf else -math.inf
+
+
+def _logpdf_serial(X, tables, log_const, log_skip, out):
+    logpdf_range(X, tables, log_const, log_skip, out, 0, X.shape[0])  # noqa: F821
+
+
+def _logpdf_parallel(X, tables, log_const, log_skip, out):
+    n_samples = X.shape[0]
+    n_chunks = (n_samples + CHUNK - 1) // CHUNK
+    for chunk in nb.prange(n_chunks):
+        logpdf_range(X, tables, log_const, log_skip, out, chunk * CHUNK,  # noqa: F821
+                     min(n_samples, (chunk + 1) * CHUNK))
+
+
+def _bind(template, kind, **names):
+    """A copy of ``template`` whose globals also hold ``names``, named after ``kind``.
+
+    The qualified name carries the kind, so that each kind's kernels have
+    their own cache index.
+    """
+    namespace = dict(template.__globals__)
+    namespace.update(names)
+    function = types.FunctionType(template.__code__, namespace, template.__name__,
+                                  template.__defaults__)
+    function.__qualname__ = f"{template.__name__}_{kind}"
+    function.__doc__ = template.__doc__
+    return function
+
+
+def make_density_kernels(kind, new_work, prepare_terms, log_term_mass):
     """Build the term sum and the log-density kernels for one kind of region.
 
     Parameters
     ----------
+    kind : str
+        A name for the kind of region (``"intervals"``, ``"polygons"``).
     new_work, prepare_terms, log_term_mass : numba dispatchers
         See the module docstring.
 
@@ -102,53 +174,9 @@ def make_density_kernels(new_work, prepare_terms, log_term_mass):
         log(sum of the terms of X[i])``, on one thread or over chunks of
         ``CHUNK`` points in parallel.
     """
-
-    @kernel
-    def term_sum(X, i, tables, work, log_skip):
-        prepare_terms(X, i, tables, work)
-        gauss = work[0]
-        term = work[1]
-        n_terms = term.shape[0]
-        best = 0
-        for idx in range(1, n_terms):
-            if term[idx] > term[best]:
-                best = idx
-        top = -math.inf  # the largest term so far
-        cut = -math.inf  # terms below it are negligible
-        for sweep in range(2):
-            for idx in range(n_terms):
-                if (sweep == 0) != (idx == best):
-                    continue
-                bound = term[idx]
-                if bound < cut or bound == -math.inf:
-                    term[idx] = -math.inf
-                    continue
-                value = gauss[idx] + log_term_mass(idx, tables, work, cut - gauss[idx],
-                                                   top - gauss[idx])
-                term[idx] = value
-                if value > top:
-                    top = value
-                    cut = top - log_skip
-        return top, sum_exp(term, top)
-
-    @kernel
-    def logpdf_range(X, tables, log_const, log_skip, out, start, stop):
-        work = new_work(tables)
-        for i in range(start, stop):
-            top, total = term_sum(X, i, tables, work, log_skip)
-            out[i] = log_const + top + math.log(total) if top > -math.inf else -math.inf
-
-    @kernel
-    def logpdf_serial(X, tables, log_const, log_skip, out):
-        logpdf_range(X, tables, log_const, log_skip, out, 0, X.shape[0])
-
-    @parallel_kernel
-    def logpdf_parallel(X, tables, log_const, log_skip, out):
-        n_samples = X.shape[0]
-        n_chunks = (n_samples + CHUNK - 1) // CHUNK
-        for chunk in nb.prange(n_chunks):
-            logpdf_range(X, tables, log_const, log_skip, out, chunk * CHUNK,
-                         min(n_samples, (chunk + 1) * CHUNK))
-
+    term_sum = kernel(_bind(_term_sum, kind, prepare_terms=prepare_terms,
+                            log_term_mass=log_term_mass))
+    logpdf_range = kernel(_bind(_logpdf_range, kind, new_work=new_work, term_sum=term_sum))
+    logpdf_serial = kernel(_bind(_logpdf_serial, kind, logpdf_range=logpdf_range))
+    logpdf_parallel = parallel_kernel(_bind(_logpdf_parallel, kind, logpdf_range=logpdf_range))
     return term_sum, logpdf_serial, logpdf_parallel
-

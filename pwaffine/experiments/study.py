@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import optimize, stats
+from threadpoolctl import threadpool_limits
 
 from ..identifiability import find_equivalence, is_weakly_injective
 from ..inference import PopulationNLL, nll_surface
@@ -384,9 +385,14 @@ def _fmt(v):
 
 
 def _analyse_job(job):
-    """One study job (module level, so that executors can pickle it)."""
+    """One study job (module level, so that executors can pickle it).
+
+    BLAS runs on one thread: the search's L-BFGS-B steps are tiny vector
+    operations, which a multithreaded BLAS slows down ~100-fold.
+    """
     run, truth_args, settings_dict, seed = job
-    return analyse_model(run, paper_model(**truth_args), StudySettings(**settings_dict), seed)
+    with threadpool_limits(limits=1, user_api="blas"):
+        return analyse_model(run, paper_model(**truth_args), StudySettings(**settings_dict), seed)
 
 
 @dataclass(frozen=True)

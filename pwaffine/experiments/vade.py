@@ -58,6 +58,7 @@ the same parameters, bit for bit, on a given machine and PyTorch version.
 """
 
 import contextlib
+import itertools
 import math
 
 import numpy as np
@@ -90,7 +91,7 @@ def _check_architecture(n_features, n_latent, n_components, hidden_layer_sizes, 
                          f"got {hidden_layer_sizes!r:.80}")
     hidden = tuple(check_int(h, "hidden_layer_sizes entries", low=1) for h in hidden_layer_sizes)
     negative_slope = check_scalar(negative_slope, "negative_slope", low=0.0)
-    if covariance_type not in _COVARIANCE_TYPES:
+    if not isinstance(covariance_type, str) or covariance_type not in _COVARIANCE_TYPES:
         raise ValueError(f"covariance_type must be one of {_COVARIANCE_TYPES}; "
                          f"got {covariance_type!r:.80}")
     return n_features, n_latent, n_components, hidden, negative_slope, covariance_type
@@ -100,7 +101,7 @@ def _check_architecture(n_features, n_latent, n_components, hidden_layer_sizes, 
 def _mlp(sizes, negative_slope):
     """Linear layers of the given widths, the activation after every layer but the last."""
     layers = []
-    for i, (d_in, d_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for i, (d_in, d_out) in enumerate(itertools.pairwise(sizes)):
         layers.append(nn.Linear(d_in, d_out, dtype=_DTYPE))
         if i < len(sizes) - 2:
             layers.append(nn.LeakyReLU(negative_slope) if negative_slope else nn.ReLU())
@@ -190,11 +191,25 @@ class VaDE(nn.Module):
         return out[..., :self.n_latent], out[..., self.n_latent:]
 
     def decode(self, z):
-        """The decoder ``f(z)``, a tensor of shape ``(..., n_features)`` for ``z`` of shape ``(..., n_latent)``."""
+        """The decoder ``f(z)``.
+
+        Parameters
+        ----------
+        z : torch.Tensor of shape (..., n_latent)
+
+        Returns
+        -------
+        torch.Tensor of shape (..., n_features)
+        """
         return self.decoder(z)
 
     def prior_cholesky(self):
-        """Lower Cholesky factors of the prior's covariances, shape ``(n_components, n_latent, n_latent)``."""
+        """Lower Cholesky factors of the prior's covariances.
+
+        Returns
+        -------
+        torch.Tensor of shape (n_components, n_latent, n_latent)
+        """
         if self.covariance_type == "diag":
             return torch.diag_embed(torch.exp(0.5 * self.prior_log_var))
         return (torch.tril(self.prior_cholesky_lower, diagonal=-1)
@@ -380,8 +395,8 @@ def _train(module, X, n_epochs, batch_size, lr, n_mc, rng):
             elbo = module.elbo(X[idx], n_mc=n_mc)
             loss = -elbo.mean()
             if not torch.isfinite(loss):
-                raise FloatingPointError(f"the ELBO became {-float(loss.detach())} in epoch {epoch}; "
-                                         f"try a smaller lr or rescale X")
+                raise FloatingPointError(f"the ELBO became {-float(loss.detach())} in epoch "
+                                         f"{epoch}; try a smaller lr or rescale X")
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -449,8 +464,8 @@ def fit_vade(X, n_latent, n_components, hidden_layer_sizes, negative_slope=0.0,
     codes) is simplified to a few autoencoder epochs and k-means with
     moment matching; the encoder's posterior variances start small (a
     hundredth of the clusters' spread) and are included in the clusters'
-    moments, so that the prior starts near the aggregate posterior.  Runs single-threaded and deterministic, in float64 (module
-    docstring).
+    moments, so that the prior starts near the aggregate posterior.  Runs
+    single-threaded and deterministic, in float64 (module docstring).
 
     Examples
     --------

@@ -224,6 +224,31 @@ class PushforwardModel:
         """Log density and gradient on clean ``X`` (the caller has checked the capability)."""
         return _BACKENDS[self.n_latent].logpdf_and_grad(self, X)
 
+    def latent_mean(self, X):
+        """Posterior mean ``E[z | x]`` of the latent at each sample.
+
+        It follows from the gradient (Fisher's identity): with ``lambda_j``,
+        ``mu_j``, ``Sigma_j`` the prior's components, ``d log p / d mu_j = Sigma_j^-1
+        E[(z - mu_j) 1{j} | x]`` and ``lambda_j d log p / d lambda_j = P(j | x)``, so
+        ``E[z | x] = sum_j (Sigma_j d log p / d mu_j + P(j | x) mu_j)``, exactly.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_latent)
+        """
+        X = check_samples(X, self.n_features, "X")
+        self._require("gradient", "latent_mean")
+        grad = self._logpdf_and_grad(X)[1]
+        J, m = self.prior.n_components, self.n_latent
+        resp = grad[:, :J] * self.prior.weights  # P(j | x)
+        d_mean = grad[:, J:J + J * m].reshape(-1, J, m)
+        return (np.einsum("jab,njb->na", self.prior.covariances, d_mean)
+                + resp @ self.prior.means)
+
     def _require(self, feature, caller, hint=""):
         """Raise unless the capability table offers ``feature`` for this model."""
         capabilities.require(self.n_latent, self.n_features, not self.is_noiseless, feature,
