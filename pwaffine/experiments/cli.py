@@ -6,6 +6,8 @@
   (DIR/hierarchy.csv, .md, .json, .png);
 * ``samples --out DIR``: how many samples the truth needs, by exact-MLE fits
   (DIR/samples.csv, .md, .png);
+* ``pinwheel``, ``parallelograms``, ``digits --out DIR``: stability of fitted latent
+  spaces, exact MLE beside VaDE (DIR/<name>.csv, .md, .png);
 * ``figure1 --out PATH.png``: the paper's Figure 1 (PATH.png, .pdf, .json).
 
 Every command validates its arguments, refuses to write over existing
@@ -77,6 +79,16 @@ def _build_parser():
     _add_run_options(samples, "samples")
     samples.add_argument("--quick", action="store_true",
                          help="two sample sizes, one truth per family (a smoke test)")
+    for name, text in (("pinwheel", "stability of exact-MLE and VaDE fits to a pinwheel"),
+                       ("parallelograms", "stability of exact-MLE and VaDE fits to parallelograms"),
+                       ("digits", "stability of VaDE fits to scikit-learn's 8x8 digits")):
+        cmd = sub.add_parser(name, help=text)
+        _add_run_options(cmd, name)
+        cmd.add_argument("--quick", action="store_true", help="tiny data and training (a smoke "
+                                                              "test)")
+        if name != "digits":
+            cmd.add_argument("--no-vade", action="store_true",
+                             help="exact-MLE fits only (VaDE needs the vae extra: PyTorch)")
     fig = sub.add_parser("figure1", help="the paper's Figure 1 from exact likelihoods")
     _add_run_options(fig, "figures/figure1.png", runs=50,
                      out_help="PNG path; the PDF and JSON go beside it")
@@ -202,6 +214,38 @@ def _samples(parser, args):
     progress.message(f"wrote {', '.join(str(f) for f in files)} ({result.seconds:.0f} s)")
 
 
+def _stability(parser, args):
+    from .executors import make_executor
+    from .progress import Progress
+    from .stability import StabilitySettings, run_stability, stability_jobs
+    from .stability_report import write_stability
+
+    dataset = args.command
+    methods = ("vade",) if dataset == "digits" else (
+        ("mle",) if args.no_vade else ("mle", "vade"))
+    if "vade" in methods:
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            parser.error(f"{dataset} trains VaDE, which needs PyTorch: pip install "
+                         "'pwaffine[vae]' (on these machines: pip install torch==2.13.0)"
+                         + ("" if dataset == "digits" else "; or pass --no-vade"))
+    out = _prepare_dir(parser, args.out, args.overwrite,
+                       [f"{dataset}.csv", f"{dataset}.md", f"{dataset}.png"])
+    settings = StabilitySettings.quick() if args.quick else StabilitySettings()
+    jobs = stability_jobs(dataset, args.seed, settings, methods)
+    progress = Progress(len(jobs), dataset)
+    progress.message(f"{len(jobs)} fits, seed {args.seed}, on {_where(args)}")
+
+    def report(index, fit):
+        progress.step(f"{fit['method']} {fit['variant']} run {fit['fit'] + 1}")
+
+    with make_executor(args.workers, args.scheduler) as executor:
+        result = run_stability(dataset, args.seed, settings, executor, report, methods)
+    files = write_stability(out, result, _where(args))
+    progress.message(f"wrote {', '.join(str(f) for f in files)} ({result.seconds:.0f} s)")
+
+
 def _figure1(parser, args):
     import numpy as np
 
@@ -228,6 +272,7 @@ def _figure1(parser, args):
 
 
 _COMMANDS = {"study": _study, "hierarchy": _hierarchy, "samples": _samples,
+             "pinwheel": _stability, "parallelograms": _stability, "digits": _stability,
              "figure1": _figure1}
 
 
