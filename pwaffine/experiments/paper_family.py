@@ -61,9 +61,9 @@ class StudySettings:
     slice_points: int = 251
     weight_slice_points: int = 51
     scale_slice_points: int = 126
-    n_screen: int = 768
-    n_best_starts: int = 10
-    n_random_starts: int = 5
+    n_screen: int = 2048
+    n_best_starts: int = 40
+    n_random_starts: int = 20
     search_mean_bound: float = 4.0
     search_slope_bound: float = 6.0
     optimizer_maxiter: int = 150
@@ -80,7 +80,7 @@ class StudySettings:
     @classmethod
     def quick(cls):
         """A tiny configuration for smoke tests (coarse slices, few starts)."""
-        return cls(slice_points=51, weight_slice_points=11, scale_slice_points=26, n_screen=32,
+        return cls(slice_points=51, weight_slice_points=11, scale_slice_points=26, n_screen=64,
                    n_best_starts=2, n_random_starts=1, optimizer_maxiter=60, polish_maxiter=60)
 
 

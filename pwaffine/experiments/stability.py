@@ -80,15 +80,15 @@ class StabilitySettings:
     hidden: int = 4
     negative_slope: float = 0.1
     n_fits: int = 5
-    mle_n_init: int = 1
-    mle_max_iter: int = 150
+    mle_n_init: int = 3
+    mle_max_iter: int = 300
     vade_epochs: int = 60
     vade_lr: float = 3e-3
     digits_fits: int = 10
     digits_hidden: int = 64
     digits_components: int = 10
     digits_latent: int = 5
-    digits_epochs: int = 40
+    digits_epochs: int = 100
 
     def as_dict(self):
         return dataclasses.asdict(self)

@@ -45,14 +45,17 @@ def _write_markdown(path, rows, settings, seed, elapsed, where):
     truth_min = sum(float(r["nll_truth"]) <= float(r["nll_global_min"]) + settings.value_tol
                     for r in rows)
     blind = sum(bool(r["found_by_blind_search"]) for r in rows)
+    unique_rows = [r for r in rows if r["unique_up_to_equivalence"]]
+    blind_unique = sum(bool(r["found_by_blind_search"]) for r in unique_rows)
     with_local = sum(r["n_local_minima"] > 0 for r in rows)
     slice_local = sum(r["slices_with_local_minima"] > 0 for r in rows)
     clean = [r for r in rows
              if all("F3" in f for f in r["misspecification"].split("; ") if f)]
     clean_unique = sum(bool(r["unique_up_to_equivalence"]) for r in clean)
     clean_f2 = sum(bool(r["unique_among_weakly_injective"]) for r in clean)
-    kls = np.array([float(r["kl_nearest_alternative"]) for r in rows])
+    kls = np.array([float(r["kl_nearest_alternative"]) for r in unique_rows])
     finite = kls[np.isfinite(kls)]
+    quantiles = (np.percentile(finite, [0, 10, 50, 90]) if finite.size else None)
     flags = {}
     for r in rows:
         for flag in filter(None, (f.strip() for f in r["misspecification"].split(";"))):
@@ -65,6 +68,16 @@ def _write_markdown(path, rows, settings, seed, elapsed, where):
         "",
         f"{n} random models of the paper's family (appendix J.3.1), seed {seed}; exact "
         f"population NLL; {elapsed:.0f} s on {where}.",
+        "",
+        "**Identifiability margin** (the headline): for each model whose truth is the unique "
+        "global minimiser, the KL divergence from the truth to the best minimiser the search "
+        "found that is *not* equivalent to it (how much worse the nearest alternative "
+        "explains the data): "
+        + (f"min {quantiles[0]:.3g}, 10% {quantiles[1]:.3g}, median {quantiles[2]:.3g}, "
+           f"90% {quantiles[3]:.3g} nats over {finite.size} models." if finite.size
+           else "no alternative found."),
+        f"The truth's class was reached from a blind start (not the start at the truth) in "
+        f"{blind_unique} of the {len(unique_rows)} models whose truth is unique.",
         "",
         "| quantity | models |",
         "|---|---|",
@@ -80,11 +93,7 @@ def _write_markdown(path, rows, settings, seed, elapsed, where):
         f"which Theorem 3.5(a) does not need) the truth is the unique global minimiser in "
         f"{clean_unique}, and unique among weakly injective minimisers in {clean_f2}.",
         "",
-        "KL divergence (NLL excess over the truth) of the nearest minimiser *not* equivalent "
-        "to the truth: "
-        + (f"min {finite.min():.3g}, median {np.median(finite):.3g}, max {finite.max():.3g} nats "
-           f"over the {finite.size} models where one was found." if finite.size else "none found."),
-        "",
+
         "Degeneracies and assumption failures among the models (a model can have several):",
         "",
         "| flag | models |",
