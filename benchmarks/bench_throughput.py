@@ -23,20 +23,14 @@ scipy's ``multivariate_normal`` and ``log_ndtr``, every term), timed on a
 subset and scaled per point.  Accuracy: max |log p error| against the 40-digit
 closed form (``logpdf_mpmath``) on a subset.
 
-2-D latent: ``ReLUNetwork.random([2, 8, 8, 3], rng=0)`` (123 polygons), J = 3,
-n = 3; terms/s as above; baselines the textbook 2-D closed form
-(``logpdf_closed_form``) and, as the independent reference, quadrature over
-``z1`` of exact 1-D densities (``logpdf_slices_2d``).
+2-D latents are benchmarked in ``bench_2d.py``.
 
-Targets (reported, never asserted): 1-D >= 1e8 terms/s; 2-D >= 2e7 terms/s
-(issue; an older issue asked for 1e7).
+Target (reported, never asserted): 1-D >= 1e8 terms/s.
 """
 
 import argparse
 import math
 import sys
-import time
-import warnings
 
 import numba
 import numpy as np
@@ -44,14 +38,11 @@ import numpy as np
 from _common import (fmt_error, fmt_ratio, fmt_time, markdown_table, mpmath_reference,
                      n_terms, target_model_1d, timed)
 
-from pwaffine import GaussianMixture, PushforwardModel, ReLUNetwork
 from pwaffine._kernels import special as _special
-from pwaffine.model import _terms, density_intervals
-from pwaffine._reference import logpdf_closed_form, logpdf_slices_2d
+from pwaffine.model import density_intervals
+from pwaffine._reference import logpdf_closed_form
 
 TARGET_1D = 1e8
-TARGET_2D = 2e7
-TARGET_2D_OLDER = 1e7
 #: Representative (a, b, g) triples cycled through by the roofline loop (a power of 2).
 N_ARGS = 1 << 16
 
@@ -133,17 +124,6 @@ def roofline_rate(args, count, repeat):
 
 
 # --------------------------------------------------------------------------
-# 2-D workload
-# --------------------------------------------------------------------------
-def model_2d(noise_std):
-    """The issue's 2-D throughput workload: ``2-8-8-3`` network, J = 3, n = 3."""
-    network = ReLUNetwork.random([2, 8, 8, 3], rng=0)
-    prior = GaussianMixture([0.3, 0.5, 0.2], [[-1.0, 0.5], [0.0, 0.0], [1.5, -0.5]],
-                            [0.3 * np.eye(2), [[0.5, 0.1], [0.1, 0.4]], 0.2 * np.eye(2)])
-    return PushforwardModel(prior, network, noise_std)
-
-
-# --------------------------------------------------------------------------
 # The benchmark
 # --------------------------------------------------------------------------
 def bench_1d(noise, sizes, rng):
@@ -182,47 +162,6 @@ def bench_1d(noise, sizes, rng):
     return rows, {"noise": noise, "rate": rate, "roof": roof, "check": check, "share": (lo, hi)}
 
 
-def bench_2d(noise, sizes):
-    model = model_2d(noise)
-    X = model.sample(sizes["points_2d"], rng=1)
-    model.logpdf(X[:10])
-    if len(X) >= _terms.PARALLEL_MIN_POINTS:
-        model.logpdf(X[:_terms.PARALLEL_MIN_POINTS])
-    count = n_terms(model, len(X))
-    ours_all, t_ours = timed(lambda: model.logpdf(X), sizes["repeat_2d"])
-    rate = count / t_ours
-    X_tb = X[:sizes["textbook_2d"]]
-    values, t_tb = timed(lambda: logpdf_closed_form(model, X_tb), 1)
-    t_tb *= len(X) / len(X_tb)
-    accuracy = f"{fmt_error(ours_all[:len(X_tb)], values)} vs textbook ({len(X_tb)} points)"
-    slices = ""
-    if sizes["slices"]:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            start = time.perf_counter()
-            ref = np.array([logpdf_slices_2d(model, x) for x in X[:sizes["slices"]]])
-            t_slices = (time.perf_counter() - start) / sizes["slices"] * len(X)
-        accuracy = (f"{fmt_error(ours_all[:len(ref)], ref)} vs quad over z1 ({len(ref)} points); "
-                    + accuracy)
-        slices = fmt_error(values[:len(ref)], ref)
-    workload = (f"2-8-8-3 ({model.network.affine_regions().n_regions} regions), J=3, n=3, "
-                f"noise {noise:g}, {len(X)} points")
-    if sizes["quick"]:
-        met = ""
-    else:
-        older = "met" if rate >= TARGET_2D_OLDER else "NOT met either"
-        met = "met" if rate >= TARGET_2D else f"NOT met (older 1e7 target: {older})"
-    rows = [(workload, "pwaffine logpdf", accuracy, fmt_time(t_ours), f"{rate:.3g}", "1x", "", met),
-            (workload, f"textbook closed form 2-D, scipy (timed on {len(X_tb)} points, scaled)",
-             (f"{slices} vs quad over z1" if slices else "(the reference above)"), fmt_time(t_tb),
-             f"{count / t_tb:.3g}", fmt_ratio(t_tb / t_ours), "", "")]
-    if sizes["slices"]:
-        rows.append((workload, f"quad over z1 of exact 1-D densities (timed on {sizes['slices']} "
-                     "points, scaled)", "(the reference)", fmt_time(t_slices),
-                     f"{count / t_slices:.3g}", fmt_ratio(t_slices / t_ours), "", ""))
-    return rows, {"noise": noise, "rate": rate, "seconds_per_term": t_ours / count}
-
-
 def main(quick=False, out=sys.stdout):
     sizes = {"quick": quick, "points": 5000 if quick else 200_000, "repeat": 1 if quick else 3,
              "ref": 2 if quick else 8, "args": 500 if quick else 4000,
@@ -236,18 +175,12 @@ def main(quick=False, out=sys.stdout):
         r, info = bench_1d(noise, sizes, rng)
         rows += r
         notes.append(info)
-    notes_2d = []
-    for noise in noises:
-        r, info = bench_2d(noise, sizes)
-        rows += r
-        notes_2d.append(info)
     header = ("workload", "method", "max abs log error (reference)", "time", "terms/s",
               "ratio to pwaffine", "fraction of roofline", "target")
     table = markdown_table(header, rows)
     print("\n## logpdf throughput: target workloads and special-function roofline\n", file=out)
     print(f"Terms = points x regions x components (evaluated or skipped). Targets (reported, not "
-          f"asserted): 1-D >= {TARGET_1D:.0e} terms/s; 2-D >= {TARGET_2D:.0e} terms/s "
-          f"(older issue: {TARGET_2D_OLDER:.0e}). 1-D accuracy is against the 40-digit closed form "
+          f"asserted): 1-D >= {TARGET_1D:.0e} terms/s (2-D: bench_2d.py). 1-D accuracy is against the 40-digit closed form "
           f"on {sizes['ref']} points. Threads: {numba.get_num_threads()} (pwaffine and the roofline); "
           "scipy baselines run on one.\n", file=out)
     if quick:
@@ -256,17 +189,11 @@ def main(quick=False, out=sys.stdout):
     worst = max(n["check"] for n in notes)
     print(f"\nThe roofline's arguments are reconstructed in numpy from the model's tables; "
           f"that reconstruction reproduces logpdf to {worst:.1e}.\n", file=out)
-    threads = numba.get_num_threads()
     for n in notes:
         share = n["share"][1]
         print(f"- 1-D, noise {n['noise']:g}: {100 * share:.1f}% of terms evaluated; if every "
               f"evaluated term cost what the roofline loop spends on one, the ceiling would be "
               f"{n['roof'] / share:.3g} terms/s (measured {n['rate']:.3g}).", file=out)
-    for n in notes_2d:
-        print(f"- 2-D, noise {n['noise']:g}: {1e9 * threads * n['seconds_per_term']:.0f} ns of "
-              f"thread time per term; {TARGET_2D:.0e} terms/s on {threads} threads needs "
-              f"<= {1e9 * threads / TARGET_2D:.0f} ns (bench_polygon_mass times one polygon mass "
-              "alone at 1.5-4 us).", file=out)
     return {"title": "logpdf throughput and roofline", "table": table}
 
 

@@ -44,6 +44,7 @@ from _common import load_average, machine, markdown_table  # noqa: E402
 BENCHMARKS = [
     "bench_accuracy_1d",
     "bench_throughput",
+    "bench_2d",
     "bench_scaling",
     "bench_population_nll",
     "bench_regions",

@@ -220,3 +220,39 @@ def test_with_parameters_errors(values, match):
     model = PushforwardModel(prior, ReLUNetwork.random([1, 3, 1], rng=0), 0.1)
     with pytest.raises(ValueError, match=match):
         model.with_parameters(values)
+
+
+def test_population_nll_2d_latent_is_the_entropy_of_a_gaussian_mixture():
+    """m = n = 2, linear f: P(X) is a Gaussian mixture; its entropy by a plain 2-D quadrature."""
+    from scipy import stats
+
+    A = np.array([[1.2, -0.4], [0.3, 0.9]])
+    c = np.array([0.2, -0.1])
+    prior = GaussianMixture([0.3, 0.7], [[-1.0, 0.5], [0.8, -0.2]],
+                            [[[0.3, 0.1], [0.1, 0.2]], [[0.25, -0.05], [-0.05, 0.4]]])
+    truth = PushforwardModel(prior, ReLUNetwork([A], [c]), 0.15)
+    parts = [stats.multivariate_normal(A @ prior.means[j] + c,
+                                       A @ prior.covariances[j] @ A.T + 0.15**2 * np.eye(2))
+             for j in range(2)]
+    g = [np.arange(-6.0, 6.0, 0.02)] * 2
+    X = np.stack(np.meshgrid(*g, indexing="ij"), -1).reshape(-1, 2)
+    p = sum(w * part.pdf(X) for w, part in zip(prior.weights, parts))
+    integrand = np.where(p > 0, -p * np.log(np.where(p > 0, p, 1.0)), 0.0).reshape(len(g[0]), -1)
+    entropy = np.trapezoid(np.trapezoid(integrand, g[1], axis=1), g[0])
+    assert population_nll(truth, truth) == pytest.approx(entropy, abs=1e-8)
+
+
+def test_gradient_2d_plain_relu_matches_finite_differences():
+    rng = np.random.default_rng(4)
+    prior = GaussianMixture([0.4, 0.6], rng.normal(size=(2, 2)),
+                            [[[0.5, 0.1], [0.1, 0.3]], [[0.3, 0.0], [0.0, 0.6]]])
+    model = PushforwardModel(prior, ReLUNetwork.random([2, 4, 3, 2], rng=rng), 0.25)
+    X = model.sample(5, rng=5)
+    grad = model.logpdf_grad(X)
+    for col, (name, value) in enumerate(model.parameters().items()):
+        if name.startswith("prior.weights"):
+            continue
+        h = 1e-6 * max(1.0, abs(value))
+        fd = (model.with_parameters({name: value + h}).logpdf(X)
+              - model.with_parameters({name: value - h}).logpdf(X)) / (2 * h)
+        np.testing.assert_allclose(grad[:, col], fd, rtol=1e-6, atol=1e-6, err_msg=name)

@@ -8,7 +8,6 @@ import functools
 import itertools
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from ..model import GaussianMixture, PushforwardModel, ReLUNetwork
 from ._transformations import (
@@ -17,6 +16,7 @@ from ._transformations import (
     _ratio,
     _units_in_b_coordinates,
     drop_threshold,
+    feasible_assignment,
 )
 
 __all__ = ["canonical_form_1d", "find_equivalence_1d"]
@@ -102,17 +102,10 @@ def _component_errors(ra, rb, s, c, atol, rtol):
 def _pair_components(ra, rb, s, c, atol, rtol):
     """Best pairing of classes under h: (perm, residual, ratio); perm None if none fits."""
     err, tol = _component_errors(ra, rb, s, c, atol, rtol)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(err == 0.0, 0.0, err / tol).max(axis=0)
-    K = ratio.shape[0]
-    # Any infeasible pair costs 1, the ratios of feasible ones less than 1/K in
-    # total: the minimum-cost assignment is feasible whenever one exists.
-    cost = (ratio > 1.0) + np.minimum(ratio, 1.0) / (K + 1)
-    rows, perm = linear_sum_assignment(cost)
-    pair_ratio = ratio[rows, perm]
-    if np.any(pair_ratio > 1.0):
+    rows, perm, ratio = feasible_assignment(err, tol)
+    if perm is None:
         return None, np.inf, np.inf
-    return perm, float(err.max(axis=0)[rows, perm].max()), float(pair_ratio.max())
+    return perm, float(err.max(axis=0)[rows, perm].max()), float(ratio[rows, perm].max())
 
 
 def _candidate_maps_1d(ra, rb, atol, rtol):

@@ -23,7 +23,6 @@ shape (R, n, 2), as in :class:`~pwaffine.model.polygons.PolygonRegions`.
 import functools
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from ..model import GaussianMixture, PushforwardModel, ReLUNetwork
 from ..model.polygons import clip_to_box
@@ -36,6 +35,7 @@ from ._transformations import (
     _union_find,
     _units_mapped,
     drop_threshold,
+    feasible_assignment,
 )
 
 __all__ = ["canonical_form_2d", "find_equivalence_2d"]
@@ -137,14 +137,7 @@ def _component_errors(ra, rb, M, c, atol, rtol):
 def _pair_components(ra, rb, M, c, atol, rtol):
     """Best pairing of classes under h: a permutation, or None if none fits."""
     err, tol = _component_errors(ra, rb, M, c, atol, rtol)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(err == 0.0, 0.0, err / tol).max(axis=0)
-    K = ratio.shape[0]
-    # Infeasible pairs cost 1, feasible ones less than 1/K in total: the
-    # minimum-cost assignment is feasible whenever one exists.
-    cost = (ratio > 1.0) + np.minimum(ratio, 1.0) / (K + 1)
-    rows, perm = linear_sum_assignment(cost)
-    return None if np.any(ratio[rows, perm] > 1.0) else perm
+    return feasible_assignment(err, tol)[1]
 
 
 def _refits(ra, rb, perm, M, c):

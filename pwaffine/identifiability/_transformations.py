@@ -10,6 +10,7 @@ how it was found.
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 from ..model import PushforwardModel
 from ..model.polygons import clip_to_box
@@ -20,6 +21,30 @@ __all__ = ["Equivalence", "UnitMatch"]
 #: ``min(atol, DROP_WEIGHT_MAX)``: a loose ``atol`` (fits to small samples)
 #: must not drop real components.
 DROP_WEIGHT_MAX = 1e-3
+
+
+def feasible_assignment(err, tol):
+    """Pair classes of two mixtures: the assignment with every pair within tolerance, if any.
+
+    ``err`` and ``tol`` have shape ``(n_checks, K, K)``; pair ``(i, k)`` is
+    feasible when every ``err[:, i, k] <= tol[:, i, k]``.
+
+    Returns
+    -------
+    rows, perm : ndarray of int, or None if no feasible assignment exists
+    ratio : ndarray of shape (K, K)
+        Largest ``err / tol`` of each pair.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(err == 0.0, 0.0, err / tol).max(axis=0)
+    K = ratio.shape[0]
+    # Infeasible pairs cost 1, feasible ones less than 1/K in total: the
+    # minimum-cost assignment is feasible whenever one exists.
+    cost = (ratio > 1.0) + np.minimum(ratio, 1.0) / (K + 1)
+    rows, perm = linear_sum_assignment(cost)
+    if np.any(ratio[rows, perm] > 1.0):
+        return None, None, ratio
+    return rows, perm, ratio
 
 
 def drop_threshold(atol):
