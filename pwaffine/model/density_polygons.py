@@ -114,8 +114,8 @@ def standardised_edges(regions, sqrt_cov, means):
     -------
     nx, ny, h : ndarray of shape (J, n_edges_total)
         In the new edge order.
-    order : ndarray of int of shape (n_edges_total,) ... per component (J, n_edges_total)
-        ``order[j, e]``: the original edge now at position ``e``.
+    order : ndarray of int of shape (J, n_edges_total)
+        ``order[j, e]``: the original edge now at position ``e`` for component ``j``.
     norm : ndarray of shape (J, n_edges_total)
         ``|sqrt_cov^T a|`` of the edge at each position.
     """
