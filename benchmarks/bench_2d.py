@@ -30,8 +30,7 @@ from _common import markdown_table, timed
 
 from pwaffine import GaussianMixture, PopulationNLL, PushforwardModel, ReLUNetwork
 from pwaffine._kernels import polygons as kp
-from pwaffine._kernels.polygon_mass import (log_std_polygon_mass_loose,
-                                            log_std_polygon_mass_many, polygon_distance_sq)
+from pwaffine._kernels.polygon_mass import log_std_polygon_mass_many, polygon_distance_sq
 from pwaffine._reference import logpdf_closed_form
 
 TARGET = 2e7
@@ -94,14 +93,9 @@ def time_masses(polys, loose):
         for c in range(3):
             table[c, i, :p[c].size] = p[c]
     out = np.empty(len(polys))
-    if loose:
-        def run():
-            for i in range(len(polys)):
-                out[i] = log_std_polygon_mass_loose(table[0, i], table[1, i], table[2, i],
-                                                    n_edges[i])
-    else:
-        def run():
-            log_std_polygon_mass_many(table[0], table[1], table[2], n_edges, out)
+
+    def run():
+        log_std_polygon_mass_many(table[0], table[1], table[2], n_edges, out, loose)
     previous = numba.get_num_threads()
     numba.set_num_threads(1)
     try:
@@ -168,7 +162,7 @@ def main(quick=False, out=sys.stdout):
                           "textbook closed form / pwaffine per point", "target"), rows), file=out)
     print("\nWhere each term goes (fractions of all terms of a point) and what a polygon mass "
           "costs on one thread:\n", file=out)
-    print(markdown_table(("noise", *counts, "full mass", "loose mass",
+    print(markdown_table(("noise", *counts, "time of a full mass", "time of a loose mass",
                           "mass time per term (average)"), breakdown), file=out)
     print(f"\nGradient: logpdf_grad {t_grad:.3g} s against logpdf {t_logpdf:.3g} s on "
           f"{len(X)} points: {grad_ratio:.2f}x (target <= {GRADIENT_TARGET:g}x: "

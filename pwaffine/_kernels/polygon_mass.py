@@ -546,8 +546,14 @@ def _log_mass(nx, ny, h, n_edges, cut, drop_frac):
 
 
 @parallel_kernel
-def log_std_polygon_mass_many(nx, ny, h, n_edges, out):
-    """:func:`log_std_polygon_mass` for each row of padded ``(n_polygons, max_edges)`` tables."""
+def log_std_polygon_mass_many(nx, ny, h, n_edges, out, loose=False):
+    """:func:`log_std_polygon_mass` (or the ``loose`` tier) for each row of padded tables.
+
+    The tables have shape ``(n_polygons, max_edges)``.
+    """
     for p in nb.prange(out.shape[0]):
-        out[p] = log_std_polygon_mass(nx[p], ny[p], h[p], n_edges[p])
+        if loose:
+            out[p] = log_std_polygon_mass_loose(nx[p], ny[p], h[p], n_edges[p])
+        else:
+            out[p] = log_std_polygon_mass(nx[p], ny[p], h[p], n_edges[p])
 
