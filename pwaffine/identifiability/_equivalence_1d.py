@@ -16,6 +16,7 @@ from ._transformations import (
     _ratio,
     _units_in_b_coordinates,
     drop_threshold,
+    assign_unit_clusters,
     feasible_assignment,
 )
 
@@ -206,21 +207,11 @@ def _match_units_1d(net_a, net_b, s, c, L, F, atol, rtol):
             clusters[-1].append(r)
         else:
             clusters.append([r])
-    for cluster in clusters:
-        members = [sorted(u for _, _, side, u in cluster if side == k) for k in (0, 1)]
-        totals = [sum((eff[k][:, u] for u in members[k]), np.zeros(net_a.n_outputs))
-                  for k in (0, 1)]
-        if np.any(np.abs(totals[0] - totals[1]) > atol + rtol * S_e):
-            return None, None
-        status = "matched" if len(members[0]) == len(members[1]) == 1 else "merged"
-        for k in (0, 1):
-            other = members[1 - k]
-            for u in members[k]:
-                if not other:
-                    maps[k][u] = UnitMatch(-1, float("nan"), "cancelled")
-                else:
-                    t = sides[1 - k][0][other[0]] / sides[k][0][u]
-                    maps[k][u] = UnitMatch(int(other[0]), float(t), status)
+    members = [[sorted(u for _, _, side, u in cluster if side == k) for k in (0, 1)]
+               for cluster in clusters]
+    if not assign_unit_clusters(members, eff, (sides[0][0], sides[1][0]), atol + rtol * S_e,
+                                maps):
+        return None, None
     return tuple(maps[0]), tuple(maps[1])
 
 

@@ -35,6 +35,7 @@ from ._transformations import (
     _union_find,
     _units_mapped,
     drop_threshold,
+    assign_unit_clusters,
     feasible_assignment,
 )
 
@@ -490,21 +491,10 @@ def _match_units_2d(net_a, net_b, M, c, L, F, atol, rtol):
     clusters = {}
     for i, r in enumerate(regular):
         clusters.setdefault(root(i), []).append(r)
-    for cluster in clusters.values():
-        members = [sorted(u for side, u, _, _ in cluster if side == k) for k in (0, 1)]
-        totals = [sum((eff[k][:, u] for u in members[k]), np.zeros(net_a.n_outputs))
-                  for k in (0, 1)]
-        if np.any(np.abs(totals[0] - totals[1]) > atol + rtol * S_e):
-            return None, None
-        status = "matched" if len(members[0]) == len(members[1]) == 1 else "merged"
-        for k in (0, 1):
-            other = members[1 - k]
-            for u in members[k]:
-                if not other:
-                    maps[k][u] = UnitMatch(-1, float("nan"), "cancelled")
-                else:
-                    t = norms[1 - k][other[0]] / norms[k][u]
-                    maps[k][u] = UnitMatch(int(other[0]), float(t), status)
+    members = [[sorted(u for side, u, _, _ in cluster if side == k) for k in (0, 1)]
+               for cluster in clusters.values()]
+    if not assign_unit_clusters(members, eff, norms, atol + rtol * S_e, maps):
+        return None, None
     return tuple(maps[0]), tuple(maps[1])
 
 

@@ -47,6 +47,45 @@ def feasible_assignment(err, tol):
     return rows, perm, ratio
 
 
+def assign_unit_clusters(clusters, eff, scale, tol, maps):
+    """Fill the unit maps from clusters of hidden units that share a line (or knot).
+
+    Parameters
+    ----------
+    clusters : iterable of (list of int, list of int)
+        Per cluster, the units of model a and of model b on it.
+    eff : (ndarray, ndarray)
+        Each side's effective outgoing weights, shape ``(n_outputs, n_units)``:
+        the cluster's totals must agree within ``tol``.
+    scale : (ndarray, ndarray)
+        Each side's unit size: unit ``u`` matched to ``v`` gets ``t = scale_b[v] /
+        scale_a[u]`` (and the reverse for b's units).
+    tol : float or ndarray of shape (n_outputs,)
+    maps : (list, list)
+        The two unit maps, filled in place.
+
+    Returns
+    -------
+    bool
+        False if some cluster's totals disagree (the networks differ).
+    """
+    for members in clusters:
+        n_outputs = eff[0].shape[0]
+        totals = [sum((eff[k][:, u] for u in members[k]), np.zeros(n_outputs)) for k in (0, 1)]
+        if np.any(np.abs(totals[0] - totals[1]) > tol):
+            return False
+        status = "matched" if len(members[0]) == len(members[1]) == 1 else "merged"
+        for k in (0, 1):
+            other = members[1 - k]
+            for u in members[k]:
+                if not other:
+                    maps[k][u] = UnitMatch(-1, float("nan"), "cancelled")
+                else:
+                    t = scale[1 - k][other[0]] / scale[k][u]
+                    maps[k][u] = UnitMatch(int(other[0]), float(t), status)
+    return True
+
+
 def drop_threshold(atol):
     """The weight at or below which a component counts as absent."""
     return min(atol, DROP_WEIGHT_MAX)
