@@ -156,3 +156,85 @@ def test_tiered_terms_keep_the_density_exact(model, seed):
     np.testing.assert_allclose(model.logpdf(X), logpdf_closed_form(model, X), rtol=0, atol=1e-12)
     ref = logpdf_closed_form(model, away)
     assert np.all(np.abs(model.logpdf(away) - ref) <= 1e-12 * np.maximum(1.0, np.abs(ref)))
+
+
+def _kernel_terms_against_reference(model, X):
+    """Each point's terms as the kernel computes them, against full-accuracy polygon masses.
+
+    The reference is ``log_std_polygon_mass``: the fan where it certifies a
+    relative error of 1e-14 (near the mean, where the polar rule can be off
+    by 3e-13), the polar quadrature elsewhere.
+
+    Returns, per point, ``sum |term - reference|`` over the terms the kernel
+    evaluated, in units of the largest term (the density is at least that).
+    """
+    from pwaffine._kernels import polygons as kp
+    from pwaffine._kernels.polygon_mass import log_std_polygon_mass
+
+    model.logpdf(X[:1])
+    t = model._tables
+    tables = t.kernel_tables()
+    Xw = np.ascontiguousarray(X * t.inv_noise)
+    work = kp._new_work(tables)
+    J = t.log_coef.shape[1]
+    out = []
+    for i in range(len(X)):
+        top, _ = kp.term_sum(Xw, i, tables, work, t.log_skip)
+        terms, gauss, line = work[1].copy(), work[0], work[2]
+        total = 0.0
+        for idx in np.flatnonzero(terms > -np.inf):
+            k, j = divmod(idx, J)
+            lo, hi = t.edge_ptr[k], t.edge_ptr[k + 1]
+            ref = gauss[idx]  # a region that is the whole plane has mass 1
+            if hi > lo:
+                h = t.h0[j, lo:hi] + t.hw[j, lo:hi] @ line[k]
+                ref += log_std_polygon_mass(t.nx[j, lo:hi].copy(), t.ny[j, lo:hi].copy(), h, hi - lo)
+            total += abs(np.exp(terms[idx] - top) - np.exp(ref - top))
+        out.append(total)
+    return np.array(out)
+
+
+@settings(max_examples=10)
+@given(models_2d(noise=st.floats(0.01, 1.0)), st.integers(0, 2**32 - 1))
+def test_fan_terms_stay_within_their_error_budget(model, seed):
+    """The fan of Owen's T values changes a point's density by at most FAN_RTOL (1e-13).
+
+    Every evaluated term against full-accuracy masses (themselves accurate to
+    ~5e-14 relative, which the tolerance adds), in units of the largest term.
+    """
+    from pwaffine._kernels.polygons import FAN_RTOL
+
+    X = model.sample(8, rng=np.random.default_rng(seed))
+    assert np.all(_kernel_terms_against_reference(model, X) <= FAN_RTOL + 5e-14 * model.prior.n_components
+                  * model.network.affine_regions().n_regions)
+
+
+@pytest.mark.parametrize("noise", [0.01, 0.2, 1.0])
+def test_fan_budget_on_a_deep_network(noise):
+    # The benchmark's network: many terms per point near the largest one.
+    prior = GaussianMixture([0.3, 0.5, 0.2], [[-1.0, 0.5], [0.0, 0.0], [1.5, -0.5]],
+                            [0.3 * np.eye(2), [[0.5, 0.1], [0.1, 0.4]], 0.2 * np.eye(2)])
+    model = PushforwardModel(prior, ReLUNetwork.random([2, 8, 8, 3], rng=0), noise)
+    from pwaffine._kernels.polygons import FAN_RTOL
+
+    X = model.sample(40, rng=np.random.default_rng(1))
+    assert np.all(_kernel_terms_against_reference(model, X) <= FAN_RTOL)
+
+
+def test_far_point_whose_largest_term_has_an_underflowing_mass():
+    # Found by hypothesis: 1e3 noise scales off the data the largest term's Gaussian
+    # part is 1e6 nats above the others and its polygon mass is exp(-1.1e6).  The fan
+    # then underflows to 0 with an error bound of 0, which must not drop the term.
+    network = ReLUNetwork(
+        [[[0.1336809282724566, -0.3696389678257356], [-0.2920800325933515, -1.7263781423104132]],
+         [[-0.23010869470220222, 0.5471638848019457], [0.1988459715559288, -0.3916118832114155]]],
+        [[2.699561074081353, 1.7162488080558431], [1.4663511766890536, -0.46583481998872883]],
+        negative_slope=0.05)
+    prior = GaussianMixture(
+        [0.6901606162262288, 0.3098393837737711],
+        [[-1.32311038769102, -2.5438337925387877], [3.3716888187442766, -1.480125693953927]],
+        [[[2.0862798353636225, 0.15564553266050415], [0.15564553266050415, 0.8226751043098177]],
+         [[0.2338457015210203, -0.4010084755141332], [-0.4010084755141332, 2.2138218445130704]]])
+    model = PushforwardModel(prior, network, 1.0 / 3.0)
+    X = np.array([[783.1809961440773, 2056.7028183423686], [-1504.83141386432, 841.4588934539998]])
+    np.testing.assert_allclose(model.logpdf(X), logpdf_closed_form(model, X), rtol=1e-10)

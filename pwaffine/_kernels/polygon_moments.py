@@ -26,7 +26,7 @@ region boundaries).
 import math
 
 from ._jit import kernel
-from .polygon_mass import _pg_s_end, _pg_s_start
+from .polygon_geometry import _pg_s_end, _pg_s_start
 from .special import log_interval_mass
 
 __all__ = ["conditional_moments"]

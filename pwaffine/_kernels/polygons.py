@@ -28,11 +28,9 @@ import numba as nb
 import numpy as np
 
 from ._jit import kernel, parallel_kernel
-from .polygon_mass import (
-    log_std_polygon_mass,
-    log_std_polygon_mass_loose,
-    polygon_distance_sq,
-)
+from .polygon_fan import std_polygon_mass_fan
+from .polygon_geometry import polygon_distance_sq
+from .polygon_mass import log_std_polygon_mass, log_std_polygon_mass_loose, log_std_polygon_mass_polar
 from .polygon_moments import conditional_moments
 from .terms import CHUNK, distance_sq, make_density_kernels
 
@@ -42,6 +40,14 @@ _LOG_2 = math.log(2.0)
 #: Terms whose bound is less than this many nats above the skipping floor get
 #: the loose polygon mass (see :func:`_log_term_mass`).
 LOOSE_WINDOW = 16.0
+#: Error budget of the terms computed by the fan of edge shadows (see
+#: :func:`_log_term_mass`): together they change a point's density by at most
+#: this, relative.
+FAN_RTOL = 1e-13
+_LOG_FAN_RTOL = math.log(FAN_RTOL)
+#: The fan's mass is used only above this (its error bound would underflow below).
+FAN_MIN_MASS = 1e-250
+_LOG_EPS = math.log(2.0 ** -52)
 
 
 @kernel
@@ -52,14 +58,26 @@ def _new_work(tables):
     max_edges = 1
     for k in range(n_regions):
         max_edges = max(max_edges, edge_ptr[k + 1] - edge_ptr[k])
-    return np.empty(n_terms), np.empty(n_terms), np.empty((n_regions, 2)), np.empty(max_edges)
+    return (np.empty(n_terms), np.empty(n_terms), np.empty((n_regions, 2)), np.empty(max_edges),
+            np.empty(1))
+
+
+@kernel
+def _log_add(a, b):
+    """``log(exp(a) + exp(b))``."""
+    if a == -math.inf:
+        return b
+    if b == -math.inf:
+        return a
+    top = max(a, b)
+    return top + math.log1p(math.exp(-abs(a - b)))
 
 
 @kernel
 def _prepare_terms(X, i, tables, work):
     """Gaussian parts and bounds of every term of point ``i``; ``work[2][k]`` = ``line`` of region k."""
     basis, perp, offset, edge_ptr, log_coef, white, proj_mean, h0, hw, nx, ny = tables
-    gauss, bound, line, _ = work
+    gauss, bound, line = work[0], work[1], work[2]
     n = X.shape[1]
     n_regions, n_components = log_coef.shape
     for k in range(n_regions):
@@ -108,12 +126,29 @@ def _log_term_mass(idx, tables, work, floor, ceiling):
     """The term's polygon mass, at the accuracy its share of the density needs.
 
     The distance ``d`` from the posterior mean to the polygon gives the bound
-    ``P <= Phi(-d) <= exp(-d^2/2)/2``: below ``floor`` the term is skipped.  A
-    term whose bound lies less than ``LOOSE_WINDOW`` nats above ``floor`` is
-    at least ``log_skip - LOOSE_WINDOW = 24 + log(n_terms)`` nats below the
-    largest term; computed to relative error ``LOOSE_RTOL = 1e-4``
-    (:func:`~.polygon_mass.log_std_polygon_mass_loose`), all such terms
-    together change the density by at most ``1e-4 exp(-24) < 4e-15`` relative.
+    ``P <= Phi(-d) <= exp(-d^2/2)/2``: below ``floor`` the term is skipped.
+
+    Otherwise the fan of edge shadows (:func:`~.polygon_fan.std_polygon_mass_fan`,
+    a few Owen's T values per edge) gives ``P`` with a bound ``err`` on its
+    *absolute* error, so the term ``exp(gauss) P`` carries an error of at most
+    ``exp(gauss) err``.  The point keeps the sum of these errors over its
+    accepted terms (``work[4][0]``, in log space; reset at its first term,
+    where ``ceiling = -inf``), and a term is accepted while the sum stays
+    within ``FAN_RTOL exp(top)``, ``top`` the largest term so far (including
+    this one's lower bound ``gauss + log(P - err)``).  ``top`` only grows and
+    the density is at least ``exp(top)``, so all accepted terms together change
+    the density by at most ``FAN_RTOL = 1e-13`` relative.  A term near the top
+    (``P`` near 1) spends ``err / P`` of the budget, one far below it almost
+    nothing.  The fan is tried only when its likely ``err``, ``eps`` times
+    the shadow of the nearest line, would fit.
+
+    Terms the fan cannot serve get the polar quadrature
+    (:func:`~.polygon_mass.log_std_polygon_mass_polar`).  One whose bound lies less than ``LOOSE_WINDOW``
+    nats above ``floor`` is at least ``log_skip - LOOSE_WINDOW = 24 +
+    log(n_terms)`` nats below the largest term; computed to relative error
+    ``LOOSE_RTOL = 1e-4`` (:func:`~.polygon_mass.log_std_polygon_mass_loose`),
+    all such terms together change the density by at most ``1e-4 exp(-24) <
+    4e-15`` relative.
     """
     edge_ptr, log_coef, nx, ny = tables[3], tables[4], tables[9], tables[10]
     n_components = log_coef.shape[1]
@@ -124,13 +159,37 @@ def _log_term_mass(idx, tables, work, floor, ceiling):
         return 0.0
     lo = edge_ptr[k]
     h = work[3]
-    d2 = polygon_distance_sq(nx[j, lo:lo + m], ny[j, lo:lo + m], h, m)
+    pnx = nx[j, lo:lo + m]
+    pny = ny[j, lo:lo + m]
+    d2 = polygon_distance_sq(pnx, pny, h, m)
     bound = -0.5 * d2 - _LOG_2 if d2 > 0.0 else 0.0
     if bound < floor:
         return -math.inf
+    budget = work[4]
+    if ceiling == -math.inf:
+        budget[0] = -math.inf  # log of the error spent on this point's terms so far
+    gauss = work[0][idx]
+    top = gauss + ceiling
+    room = _LOG_FAN_RTOL + max(top, gauss + bound)
+    # The fan's error is about eps times its largest shadow, that of the
+    # nearest line (the mass itself may be far smaller, beyond a vertex).
+    h_near = math.inf
+    for e in range(m):
+        if h[e] < 0.0:
+            h_near = min(h_near, -h[e])
+    log_err = _LOG_EPS if h_near == math.inf else _LOG_EPS - 0.5 * h_near * h_near - _LOG_2
+    if _log_add(budget[0], gauss + log_err) <= room:
+        p, err = std_polygon_mass_fan(pnx, pny, h, m)
+        # Far from underflow only: there the bound covers every dropped piece.
+        if p - err > FAN_MIN_MASS:
+            top = max(top, gauss + math.log(p - err))
+            spent = _log_add(budget[0], gauss + math.log(err))
+            if spent <= _LOG_FAN_RTOL + top:
+                budget[0] = spent
+                return math.log(p)
     if bound - floor < LOOSE_WINDOW:
-        return log_std_polygon_mass_loose(nx[j, lo:lo + m], ny[j, lo:lo + m], h, m)
-    return log_std_polygon_mass(nx[j, lo:lo + m], ny[j, lo:lo + m], h, m)
+        return log_std_polygon_mass_loose(pnx, pny, h, m)
+    return log_std_polygon_mass_polar(pnx, pny, h, m)
 
 
 term_sum, logpdf_serial, logpdf_parallel = make_density_kernels(
@@ -176,7 +235,7 @@ def score_parallel(
     n_chunks = (n_samples + CHUNK - 1) // CHUNK
     for chunk in nb.prange(n_chunks):
         work = _new_work(tables)
-        gauss, term, line, h = work
+        gauss, term, line, h, _ = work
         for i in range(chunk * CHUNK, min(n_samples, (chunk + 1) * CHUNK)):
             top, total = term_sum(X, i, tables, work, log_skip)
             lp = top + math.log(total)

@@ -71,7 +71,10 @@ def gaussian_polygon_log_mass(normals, offsets, mean, cov):
     panels with a posteriori error checks.  Every piece is positive, so there
     is no cancellation, unlike the classical sum of signed triangles from the
     origin (Owen's T function), which loses all accuracy beyond about eight
-    standard deviations.
+    standard deviations.  Near the mean, where that sum certifies its own
+    relative error to be below 1e-14 (from a bound on each Owen's T value),
+    it is used instead: it is cheaper there, and more accurate than the polar
+    panels, which reach 3e-13 on some wedges within a standard deviation.
 
     Examples
     --------
