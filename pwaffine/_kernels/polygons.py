@@ -143,8 +143,8 @@ def _log_term_mass(idx, tables, work, floor, ceiling):
     the shadow of the nearest line, would fit.
 
     Terms the fan cannot serve get the polar quadrature
-    (:func:`~.polygon_mass.log_std_polygon_mass_polar`).  One whose bound lies less than ``LOOSE_WINDOW``
-    nats above ``floor`` is at least ``log_skip - LOOSE_WINDOW = 24 +
+    (:func:`~.polygon_mass.log_std_polygon_mass_polar`).  One whose bound
+    lies less than ``LOOSE_WINDOW`` nats above ``floor`` is at least ``log_skip - LOOSE_WINDOW = 24 +
     log(n_terms)`` nats below the largest term; computed to relative error
     ``LOOSE_RTOL = 1e-4`` (:func:`~.polygon_mass.log_std_polygon_mass_loose`),
     all such terms together change the density by at most ``1e-4 exp(-24) <

@@ -36,8 +36,9 @@ kind):
     one).  ``ceiling = top - gauss[idx]`` is the log mass at which the term
     would equal that largest term: a term far below it may be computed with
     less relative accuracy, as long as the error it adds to the density stays
-    within the budget (each kind documents its rule).  For the first term
-    evaluated both are infinite (``-inf``, ``inf``).
+    within the budget (each kind documents its rule).  For a point's first
+    term no term is known yet and both are ``-inf``: a kind may reset any
+    per-point state of its scratch there.
 
 Terms are numbered ``idx = k * n_components + j``.
 """
