@@ -96,7 +96,8 @@ def classify_terms(model, X):
             running = running_top[idx]
             room = math.log(kp.FAN_RTOL) + max(running, gauss[idx] + ub)
             near = -h[h < 0].max() if np.any(h < 0) else None
-            log_err = math.log(2.0 ** -52) - (0.0 if near is None else 0.5 * near * near + math.log(2.0))
+            log_err = math.log(2.0 ** -52) + (0.0 if near is None else
+                                              math.log1p(near * near) - 0.5 * near * near - math.log(2.0))
             if np.logaddexp(spent, gauss[idx] + log_err) <= room:
                 p, err = std_polygon_mass_fan(nx, ny, h, m)
                 top_now = max(running, gauss[idx] + math.log(p - err)) if p - err > kp.FAN_MIN_MASS else None

@@ -51,8 +51,8 @@ from .special import log_interval_mass
 #: the polar quadrature in :func:`log_std_polygon_mass`.
 FAN_CERTIFIED_RTOL = 1e-14
 # Beyond this squared distance the fan's relative error (the conditioning of
-# the offsets, ~eps d^2 per Owen's T value) cannot meet FAN_CERTIFIED_RTOL.
-_FAN_MAX_D2 = 50.0
+# the offsets, ~4 eps d^2 per Owen's T value) cannot meet FAN_CERTIFIED_RTOL.
+_FAN_MAX_D2 = 20.0
 
 #: Relative error bound of :func:`log_std_polygon_mass_loose`: the worst measured
 #: on 1200 random polygons (fat and thin, wedges, 0 to 30 standard deviations
@@ -408,18 +408,41 @@ def log_std_polygon_mass(nx, ny, h, n_edges):
     certifies a relative error of at most ``FAN_CERTIFIED_RTOL`` (within about
     7 standard deviations, for polygons not much thinner than their distance),
     it is used; elsewhere the polar quadrature
-    (:func:`log_std_polygon_mass_polar`).  Relative error below ~5e-14 near the
+    (:func:`log_std_polygon_mass_polar`).  Relative error below ~1e-13 near the
     origin; the error of the log a few ``eps d^2`` at distance ``d`` (the
     conditioning of rounded inputs), so the log stays finite and accurate where
     the mass underflows.
     """
     m = n_edges
-    if not _is_closed_form(nx, ny, m):
-        if polygon_distance_sq(nx, ny, h, m) <= _FAN_MAX_D2:
-            p, err = std_polygon_mass_fan(nx, ny, h, m)
-            if p - err > 1e-250 and err <= FAN_CERTIFIED_RTOL * (p - err):
-                return math.log(p)
+    if not _is_closed_form(nx, ny, m) and _fan_may_certify(nx, ny, h, m):
+        p, err = std_polygon_mass_fan(nx, ny, h, m)
+        if p - err > 1e-250 and err <= FAN_CERTIFIED_RTOL * (p - err):
+            return math.log(p)
     return _log_mass(nx, ny, h, m, _PG_CUT, _PG_DROP_FRAC)
+
+
+@kernel
+def _fan_may_certify(nx, ny, h, m):
+    """Whether the fan can reach ``FAN_CERTIFIED_RTOL`` here (cheap necessary conditions).
+
+    Its error is at least ``eps`` times its largest shadow.  With the origin
+    inside, ``P >= 1 - sum_k exp(-h_k^2/2)/2`` (the union bound) must exceed
+    about 0.1; outside, the shadow of the nearest line, about
+    ``exp(-h_near^2/2)``, may exceed ``P <= exp(-d^2/2)/2`` by at most ~20.
+    """
+    d2 = polygon_distance_sq(nx, ny, h, m)
+    if d2 > _FAN_MAX_D2:
+        return False
+    if d2 == 0.0:
+        lost = 0.0
+        for k in range(m):
+            lost += 0.5 * math.exp(-0.5 * h[k] * h[k])
+        return lost < 0.9
+    h_near = math.inf
+    for k in range(m):
+        if h[k] < 0.0:
+            h_near = min(h_near, -h[k])
+    return d2 - h_near * h_near <= 6.0
 
 
 @kernel

@@ -44,7 +44,9 @@ bound; if the dropped mass is not negligible against the result, ``cut`` is
 raised and the sum recomputed.
 
 Measured against mpmath: relative error below ~5e-14 for well-conditioned
-polygons near the mean; ``|log P|`` error of a few ``eps d^2`` far out (the
+polygons near the mean in the tests, up to ~1e-13 on rare wedges and triangles
+within a standard deviation of it (where :func:`.polygon_mass.log_std_polygon_mass`
+uses the fan of Owen's T values instead, exact to ~1e-16 there); ``|log P|`` error of a few ``eps d^2`` far out (the
 conditioning of rounded inputs); for thin polygons, within the effect of
 one-ulp changes of the offsets.
 
@@ -105,11 +107,11 @@ _PG_POLE_FRAC = 0.5
 _PG_DELTA_SPLIT = 1.0
 # Panel check: the estimated error must be below this fraction of the panel
 # (or of its run so far); failing panels are bisected.  At 1e-10 the check let
-# through panels whose a priori size was too large: relative errors up to
-# 6.2e-13 on triangles near the mean (tests/test_polygon_mass.py,
-# ``test_triangle_that_the_panel_check_must_catch``); at 1e-12 the worst over
-# 13,830 polygons of the 2-D benchmark is 1.8e-14 (against the fan of Owen's
-# T values), for 8% more time.
+# through panels whose a priori size was too large: on 25,925 polygons (random
+# ones and the 2-D benchmark's terms) the result differed from the one with the
+# check at 1e-14 by up to 5.5e-12 relative (6.2e-13 on a triangle near the
+# mean, tests/test_polygon_mass.py::test_triangle_that_the_panel_check_must_catch);
+# at 1e-12 by at most 1.1e-13, for 8-28% more time (benchmarks/RESULTS.md).
 _PG_CHECK = 1e-12
 # Top coefficients below this (relative to max |f|) are rounding noise.
 _PG_NOISE = 1e-13

@@ -139,8 +139,8 @@ def _log_term_mass(idx, tables, work, floor, ceiling):
     the density is at least ``exp(top)``, so all accepted terms together change
     the density by at most ``FAN_RTOL = 1e-13`` relative.  A term near the top
     (``P`` near 1) spends ``err / P`` of the budget, one far below it almost
-    nothing.  The fan is tried only when its likely ``err``, ``eps`` times
-    the shadow of the nearest line, would fit.
+    nothing.  The fan is tried only when its likely ``err``, ``eps (1 + h^2)``
+    times the shadow of the nearest line, would fit.
 
     Terms the fan cannot serve get the polar quadrature
     (:func:`~.polygon_mass.log_std_polygon_mass_polar`).  One whose bound
@@ -171,13 +171,15 @@ def _log_term_mass(idx, tables, work, floor, ceiling):
     gauss = work[0][idx]
     top = gauss + ceiling
     room = _LOG_FAN_RTOL + max(top, gauss + bound)
-    # The fan's error is about eps times its largest shadow, that of the
-    # nearest line (the mass itself may be far smaller, beyond a vertex).
+    # The fan's error is about eps (1 + h^2) times its largest shadow, that of
+    # the nearest line (the mass itself may be far smaller, beyond a vertex).
     h_near = math.inf
     for e in range(m):
         if h[e] < 0.0:
             h_near = min(h_near, -h[e])
-    log_err = _LOG_EPS if h_near == math.inf else _LOG_EPS - 0.5 * h_near * h_near - _LOG_2
+    log_err = _LOG_EPS
+    if h_near < math.inf:
+        log_err += math.log(1.0 + h_near * h_near) - 0.5 * h_near * h_near - _LOG_2
     if _log_add(budget[0], gauss + log_err) <= room:
         p, err = std_polygon_mass_fan(pnx, pny, h, m)
         # Far from underflow only: there the bound covers every dropped piece.
