@@ -237,12 +237,12 @@ def main(quick=False, out=sys.stdout):
         t_full = time_masses(polys["full mass"], "full")
         t_loose = time_masses(polys["loose mass"], "loose")
         t_fan = time_masses(polys["fan mass"], "fan")
-        mass_time = (counts["full mass"] * t_full + counts["loose mass"] * t_loose
-                     + (counts["fan mass"] + counts["fan rejected"]) * t_fan)
+        mass_time = sum(n * t for n, t in ((counts["full mass"], t_full), (counts["loose mass"], t_loose),
+                                           (counts["fan mass"] + counts["fan rejected"], t_fan)) if n)
         roof.append((f"{noise:g}",) + roofline(counts, polys, threads))
         breakdown.append((f"{noise:g}",) + tuple(f"{100 * counts[k] / total:.1f}%" for k in counts)
-                         + (f"{1e9 * t_fan:.0f} ns", f"{1e9 * t_full:.0f} ns", f"{1e9 * t_loose:.0f} ns",
-                            f"{1e9 * mass_time / total:.0f} ns"))
+                         + tuple("-" if math.isnan(t) else f"{1e9 * t:.0f} ns" for t in (t_fan, t_full, t_loose))
+                         + (f"{1e9 * mass_time / total:.0f} ns",))
     # Gradient against logpdf on the same points.
     model = model_2d(0.2)
     X = model.sample(500 if quick else 5000, rng=2)
