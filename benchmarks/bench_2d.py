@@ -31,7 +31,7 @@ from _common import markdown_table, timed
 from pwaffine import GaussianMixture, PopulationNLL, PushforwardModel, ReLUNetwork
 from pwaffine._kernels import polygons as kp
 from pwaffine._kernels.owens_t import owens_t
-from pwaffine._kernels.polygon_fan import _edge_range, std_polygon_mass_fan
+from pwaffine._kernels.polygon_fan import FAN_MIN_MASS, _edge_range, std_polygon_mass_fan
 from pwaffine._kernels.polygon_geometry import polygon_distance_sq
 from pwaffine._kernels.polygon_mass import log_std_polygon_mass_loose, log_std_polygon_mass_polar
 from pwaffine._reference import logpdf_closed_form
@@ -100,7 +100,7 @@ def classify_terms(model, X):
                                               math.log1p(near * near) - 0.5 * near * near - math.log(2.0))
             if np.logaddexp(spent, gauss[idx] + log_err) <= room:
                 p, err = std_polygon_mass_fan(nx, ny, h, m)
-                top_now = max(running, gauss[idx] + math.log(p - err)) if p - err > kp.FAN_MIN_MASS else None
+                top_now = max(running, gauss[idx] + math.log(p - err)) if p - err > FAN_MIN_MASS else None
                 total_spent = np.logaddexp(spent, gauss[idx] + math.log(err)) if top_now is not None else None
                 if top_now is not None and total_spent <= math.log(kp.FAN_RTOL) + top_now:
                     spent = total_spent

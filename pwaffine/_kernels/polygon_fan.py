@@ -21,8 +21,8 @@ values of the polar quadrature.  The returned error bound adds up each
 shadow's (:func:`~.owens_t.edge_shadow`: relative to the shadow where it is
 not tiny, never above ``2 OWENS_T_ABS_ERR``), the direction of each vertex,
 and the rounding of the sum, ``(m + 1) eps size`` with
-``size = [inside] + sum_k S_k``; it never exceeds ``m ERR_PER_EDGE + (m + 1)
-eps size``.  When the mass is much smaller than its shadows (thin polygons,
+``size = [inside] + sum_k S_k``; it never exceeds ``m (2 OWENS_T_ABS_ERR +
+eps) + (m + 1) eps size``.  When the mass is much smaller than its shadows (thin polygons,
 or polygons whose nearest point is a vertex far from the feet of its edges)
 the relative error ``err / P`` is large; the caller decides from ``err``
 whether the result is good enough and otherwise uses the polar quadrature.
@@ -31,16 +31,16 @@ whether the result is good enough and otherwise uses the polar quadrature.
 import math
 
 from ._jit import kernel
-from .owens_t import OWENS_T_ABS_ERR, edge_shadow
+from .owens_t import edge_shadow
 from .polygon_geometry import _pg_corner, _pg_end_point, _pg_s_end, _pg_span
 from .polygon_quadrature import _PG_INV_2PI, _PG_TINY_H
 
-__all__ = ["ERR_PER_EDGE", "std_polygon_mass_fan"]
+__all__ = ["FAN_MIN_MASS", "std_polygon_mass_fan"]
 
 _EPS = 2.0 ** -52
-#: The most that an edge adds to the error bound (two Owen's T values, the
-#: direction of its end vertex, and the rounding of the sum).
-ERR_PER_EDGE = 2.0 * OWENS_T_ABS_ERR + 2.5 * _EPS
+#: Below this the fan's mass is not to be used: shadows and their error
+#: bounds underflow there, so the bound no longer covers what is dropped.
+FAN_MIN_MASS = 1e-250
 
 
 @kernel

@@ -16,7 +16,7 @@ import math
 import numba as nb
 
 from ._jit import kernel, parallel_kernel
-from .polygon_fan import std_polygon_mass_fan
+from .polygon_fan import FAN_MIN_MASS, std_polygon_mass_fan
 from .polygon_geometry import (
     _pg_corner,
     _pg_end_point,
@@ -416,7 +416,7 @@ def log_std_polygon_mass(nx, ny, h, n_edges):
     m = n_edges
     if not _is_closed_form(nx, ny, m) and _fan_may_certify(nx, ny, h, m):
         p, err = std_polygon_mass_fan(nx, ny, h, m)
-        if p - err > 1e-250 and err <= FAN_CERTIFIED_RTOL * (p - err):
+        if p - err > FAN_MIN_MASS and err <= FAN_CERTIFIED_RTOL * (p - err):
             return math.log(p)
     return _log_mass(nx, ny, h, m, _PG_CUT, _PG_DROP_FRAC)
 

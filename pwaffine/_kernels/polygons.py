@@ -28,7 +28,7 @@ import numba as nb
 import numpy as np
 
 from ._jit import kernel, parallel_kernel
-from .polygon_fan import std_polygon_mass_fan
+from .polygon_fan import FAN_MIN_MASS, std_polygon_mass_fan
 from .polygon_geometry import polygon_distance_sq
 from .polygon_mass import log_std_polygon_mass, log_std_polygon_mass_loose, log_std_polygon_mass_polar
 from .polygon_moments import conditional_moments
@@ -45,8 +45,6 @@ LOOSE_WINDOW = 16.0
 #: this, relative.
 FAN_RTOL = 1e-13
 _LOG_FAN_RTOL = math.log(FAN_RTOL)
-#: The fan's mass is used only above this (its error bound would underflow below).
-FAN_MIN_MASS = 1e-250
 _LOG_EPS = math.log(2.0 ** -52)
 
 
