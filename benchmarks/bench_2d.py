@@ -31,8 +31,7 @@ from _common import markdown_table, timed
 from pwaffine import GaussianMixture, PopulationNLL, PushforwardModel, ReLUNetwork
 from pwaffine._kernels import polygons as kp
 from pwaffine._kernels.owens_t import owens_t
-from pwaffine._kernels.polygon_fan import FAN_MIN_MASS, _edge_range, std_polygon_mass_fan
-from pwaffine._kernels.polygon_geometry import polygon_distance_sq
+from pwaffine._kernels.polygon_fan import _edge_range, std_polygon_mass_fan
 from pwaffine._kernels.polygon_mass import log_std_polygon_mass_loose, log_std_polygon_mass_polar
 from pwaffine._reference import logpdf_closed_form
 
@@ -48,69 +47,38 @@ def model_2d(noise_std, n_outputs=3):
 
 
 def classify_terms(model, X):
-    """Count each kind of term and collect the polygons whose mass the kernel computes."""
+    """Count each kind of term, as the kernel records it, and collect the polygons whose mass it computes.
+
+    The kernel writes each term's treatment to ``work[5]``
+    (``polygons.TIER_*``); a polar mass that followed a refused fan try
+    counts as polar and as "fan refused".
+    """
     model.logpdf(X[:2])
     t = model._tables
     tables = t.kernel_tables()
     Xw = np.ascontiguousarray(X * t.inv_noise)
     work = kp._new_work(tables)
     J = t.log_coef.shape[1]
-    counts = {"skipped (first bound)": 0, "skipped (distance bound)": 0, "whole plane": 0,
-              "fan mass": 0, "fan rejected": 0, "loose mass": 0, "full mass": 0}
+    names = {kp.TIER_FIRST_BOUND: "skipped (first bound)",
+             kp.TIER_DISTANCE: "skipped (distance bound or share)",
+             kp.TIER_WHOLE_PLANE: "whole plane", kp.TIER_FAN: "fan mass",
+             kp.TIER_LOOSE: "loose mass", kp.TIER_FULL: "full mass"}
+    counts = dict.fromkeys(list(names.values()) + ["fan refused"], 0)
     polys = {"fan mass": [], "loose mass": [], "full mass": []}
     for i in range(len(X)):
-        kp._prepare_terms(Xw, i, tables, work)
-        gauss, bound, line = work[0].copy(), work[1].copy(), work[2]
-        top, _ = kp.term_sum(Xw, i, tables, work, t.log_skip)
-        cut = top - t.log_skip
-        # The kernel's order (terms.py): the largest bound first, then by index;
-        # the running largest term before each.
-        first = int(np.argmax(bound))
-        order = [first] + [k for k in range(len(gauss)) if k != first]
-        running_top, best = {}, -math.inf
-        for k in order:
-            running_top[k] = best
-            if work[1][k] > best:
-                best = work[1][k]
-        spent = -math.inf
-        for idx in order:
-            if bound[idx] < cut:
-                counts["skipped (first bound)"] += 1
-                continue
-            k, j = divmod(idx, J)
-            lo, hi = t.edge_ptr[k], t.edge_ptr[k + 1]
-            if hi == lo:
-                counts["whole plane"] += 1
-                continue
-            nx, ny = t.nx[j, lo:hi].copy(), t.ny[j, lo:hi].copy()
-            h = t.h0[j, lo:hi] + t.hw[j, lo:hi] @ line[k]
-            d2 = polygon_distance_sq(nx, ny, h, hi - lo)
-            ub = -0.5 * d2 - math.log(2.0) if d2 > 0 else 0.0
-            floor = cut - gauss[idx]
-            if ub < floor:
-                counts["skipped (distance bound)"] += 1
-                continue
-            # The kernel's rule (polygons._log_term_mass): the fan while the
-            # point's error budget lasts (terms in the kernel's order).
-            m = hi - lo
-            running = running_top[idx]
-            room = math.log(kp.FAN_RTOL) + max(running, gauss[idx] + ub)
-            near = -h[h < 0].max() if np.any(h < 0) else None
-            log_err = math.log(2.0 ** -52) + (0.0 if near is None else
-                                              math.log1p(near * near) - 0.5 * near * near - math.log(2.0))
-            if np.logaddexp(spent, gauss[idx] + log_err) <= room:
-                p, err = std_polygon_mass_fan(nx, ny, h, m)
-                top_now = max(running, gauss[idx] + math.log(p - err)) if p - err > FAN_MIN_MASS else None
-                total_spent = np.logaddexp(spent, gauss[idx] + math.log(err)) if top_now is not None else None
-                if top_now is not None and total_spent <= math.log(kp.FAN_RTOL) + top_now:
-                    spent = total_spent
-                    counts["fan mass"] += 1
-                    polys["fan mass"].append((nx, ny, h))
-                    continue
-                counts["fan rejected"] += 1
-            kind = "loose mass" if ub - floor < kp.LOOSE_WINDOW else "full mass"
-            counts[kind] += 1
-            polys[kind].append((nx, ny, h))
+        kp.term_sum(Xw, i, tables, work, t.log_skip)
+        line = work[2]
+        for idx, code in enumerate(work[5]):
+            if code >= kp.TIER_FAN_REFUSED:
+                counts["fan refused"] += 1
+                code -= kp.TIER_FAN_REFUSED
+            name = names[int(code)]
+            counts[name] += 1
+            if name in polys:
+                k, j = divmod(idx, J)
+                lo, hi = t.edge_ptr[k], t.edge_ptr[k + 1]
+                h = t.h0[j, lo:hi] + t.hw[j, lo:hi] @ line[k]
+                polys[name].append((t.nx[j, lo:hi].copy(), t.ny[j, lo:hi].copy(), h))
     return counts, polys
 
 
@@ -118,7 +86,7 @@ def classify_terms(model, X):
 def _masses(nx, ny, h, n_edges, out, tier):
     for p in range(out.shape[0]):
         if tier == 0:
-            out[p] = std_polygon_mass_fan(nx[p], ny[p], h[p], n_edges[p])[0]
+            out[p] = std_polygon_mass_fan(nx[p], ny[p], h[p], n_edges[p], -math.inf)[0]
         elif tier == 1:
             out[p] = log_std_polygon_mass_loose(nx[p], ny[p], h[p], n_edges[p])
         else:
@@ -163,16 +131,16 @@ def owens_t_arguments(polys):
     return np.array(hs), np.array(as_)
 
 
-def roofline(counts, polys, threads):
+def roofline(total, polys, threads):
     """Owen's T values per term, and what they cost: ours, SciPy's (Patefield-Tandy), an exp.
 
     The floor counts one Owen's T value per edge within 9.1 standard
     deviations of the posterior mean (every such edge casts a shadow that no
     elementary function gives), at the cost of the faster of the two
     implementations; the fan as written evaluates more (two per edge whose
-    segment crosses the foot of the perpendicular or |a| = 1).
+    segment crosses the foot of the perpendicular or |a| = 1).  ``total``
+    counts every term of the points, skipped ones included.
     """
-    total = sum(counts.values())
     needing = polys["fan mass"] + polys["full mass"] + polys["loose mass"]
     shadows = sum(int(np.sum(0.5 * p[2] ** 2 <= 41.4)) for p in needing)
     h, a = owens_t_arguments(needing)
@@ -233,13 +201,13 @@ def main(quick=False, out=sys.stdout):
                      f"{seconds:.3g} s", f"{rate:.3g}", f"{1e9 * threads / rate:.0f} ns",
                      f"{per_point_tb / (seconds / len(X)):.3g}x", verdict))
         counts, polys = classify_terms(model, X[:50 if quick else 300])
-        total = sum(counts.values())
+        total = sum(v for k, v in counts.items() if k != "fan refused")
         t_full = time_masses(polys["full mass"], "full")
         t_loose = time_masses(polys["loose mass"], "loose")
         t_fan = time_masses(polys["fan mass"], "fan")
         mass_time = sum(n * t for n, t in ((counts["full mass"], t_full), (counts["loose mass"], t_loose),
-                                           (counts["fan mass"] + counts["fan rejected"], t_fan)) if n)
-        roof.append((f"{noise:g}",) + roofline(counts, polys, threads))
+                                           (counts["fan mass"] + counts["fan refused"], t_fan)) if n)
+        roof.append((f"{noise:g}",) + roofline(total, polys, threads))
         breakdown.append((f"{noise:g}",) + tuple(f"{100 * counts[k] / total:.1f}%" for k in counts)
                          + tuple("-" if math.isnan(t) else f"{1e9 * t:.0f} ns" for t in (t_fan, t_full, t_loose))
                          + (f"{1e9 * mass_time / total:.0f} ns",))

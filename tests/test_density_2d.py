@@ -165,8 +165,11 @@ def _kernel_terms_against_reference(model, X):
     relative error of 1e-14 (near the mean, where the polar rule can be off
     by 3e-13), the polar quadrature elsewhere.
 
-    Returns, per point, ``sum |term - reference|`` over the terms the kernel
-    evaluated, in units of the largest term (the density is at least that).
+    Returns, per point, ``sum |term - reference|`` over all terms, those the
+    kernel skipped (by a bound, or as within their share of the error
+    budget) counting in full, in units of the largest term (the density is
+    at least that).  Also checks that the treatment the kernel records for
+    each term (``work[5]``) matches what it returned.
     """
     from pwaffine._kernels import polygons as kp
     from pwaffine._kernels.polygon_mass import log_std_polygon_mass
@@ -180,9 +183,11 @@ def _kernel_terms_against_reference(model, X):
     out = []
     for i in range(len(X)):
         top, _ = kp.term_sum(Xw, i, tables, work, t.log_skip)
-        terms, gauss, line = work[1].copy(), work[0], work[2]
+        terms, gauss, line, tier = work[1].copy(), work[0], work[2], work[5] % kp.TIER_FAN_REFUSED
+        evaluated = np.isin(tier, [kp.TIER_WHOLE_PLANE, kp.TIER_FAN, kp.TIER_LOOSE, kp.TIER_FULL])
+        assert np.array_equal(evaluated, terms > -np.inf)
         total = 0.0
-        for idx in np.flatnonzero(terms > -np.inf):
+        for idx in range(terms.size):
             k, j = divmod(idx, J)
             lo, hi = t.edge_ptr[k], t.edge_ptr[k + 1]
             ref = gauss[idx]  # a region that is the whole plane has mass 1
@@ -197,10 +202,10 @@ def _kernel_terms_against_reference(model, X):
 @settings(max_examples=10)
 @given(models_2d(noise=st.floats(0.01, 1.0)), st.integers(0, 2**32 - 1))
 def test_fan_terms_stay_within_their_error_budget(model, seed):
-    """The fan of Owen's T values changes a point's density by at most FAN_RTOL (1e-13).
+    """The fan of Owen's T values and the skipped terms change a point's density by at most FAN_RTOL (1e-13).
 
-    Every evaluated term against full-accuracy masses (themselves accurate to
-    ~5e-14 relative, which the tolerance adds), in units of the largest term.
+    Every term against full-accuracy masses (themselves accurate to ~5e-14
+    relative, which the tolerance adds), in units of the largest term.
     """
     from pwaffine._kernels.polygons import FAN_RTOL
 

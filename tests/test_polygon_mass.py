@@ -610,7 +610,7 @@ def test_conditional_moments_match_quadrature(shift):
 # --------------------------------------------------------------------------
 def _fan_within_bound(nx, ny, h, ref_log):
     """The fan's mass against a reference log mass (accurate to ~5e-14 relative)."""
-    p, err = std_polygon_mass_fan(nx, ny, h, nx.size)
+    p, err = std_polygon_mass_fan(nx, ny, h, nx.size, -math.inf)
     ref = math.exp(ref_log)
     assert abs(p - ref) <= err + 1e-13 * ref, (p, ref, err)
     return p, err
@@ -656,13 +656,32 @@ def test_fan_with_the_origin_on_the_boundary(opening, cut):
 @pytest.mark.parametrize("h0", [-3.0, -1e-200, 0.0, 1e-200, 2.0])
 def test_fan_half_planes_and_strips(h0):
     q = 0.5 * math.erfc(-h0 / math.sqrt(2))
-    p, err = std_polygon_mass_fan(np.array([0.6]), np.array([0.8]), np.array([h0]), 1)
+    p, err = std_polygon_mass_fan(np.array([0.6]), np.array([0.8]), np.array([h0]), 1, -math.inf)
     assert abs(p - q) <= err
     # The strip -1 <= n.u <= h0 + 2
     nx, ny, h = np.array([0.6, -0.6]), np.array([0.8, -0.8]), np.array([h0 + 2.0, 1.0])
     want = 0.5 * (math.erfc(-(h0 + 2) / math.sqrt(2)) - math.erfc(1 / math.sqrt(2)))
-    p, err = std_polygon_mass_fan(nx, ny, h, 2)
+    p, err = std_polygon_mass_fan(nx, ny, h, 2, -math.inf)
     assert abs(p - want) <= err + 2 * EPS
+
+
+@pytest.mark.parametrize("shift", [3.0, 8.0, 15.0])
+def test_fan_stays_relative_far_out(shift):
+    # Far polygons of three kinds: nearest to an edge, nearest to a vertex far
+    # from the feet of its edges, and one with a far edge beyond 9.1 standard
+    # deviations of the origin (dropped in absolute terms before).  The fan's
+    # bound is relative to the mass, and holds against mpmath.
+    cases = [
+        (np.array([[-1.0, 0.0], [0.0, 1.0], [0.8, 0.6], [0.0, -1.0]]), [-shift, 1.0, shift, 2.0]),
+        (np.array([unit(np.pi + 0.3), unit(np.pi - 0.4), unit(0.2)]), [-shift, -0.5 * shift, shift + 1]),
+        (np.array([[-1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [0.0, -1.0]]),
+         [-shift, 0.5, max(9.2, shift + 1.2), 0.5]),
+    ]
+    for normals, offsets in cases:
+        nx, ny, h = _facets(*unit_constraints(normals, np.array(offsets, float)))
+        ref = mp_log_mass(np.column_stack([nx, ny]), h, dps=40)
+        p, err = std_polygon_mass_fan(nx, ny, h, nx.size, -math.inf)
+        assert abs(p - math.exp(ref)) <= err <= 1e-11 * math.exp(ref)
 
 
 def test_triangle_that_the_panel_check_must_catch():

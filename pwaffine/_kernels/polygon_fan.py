@@ -63,13 +63,19 @@ def _edge_range(nx, ny, h, k, m):
 
 
 @kernel
-def std_polygon_mass_fan(nx, ny, h, m):
+def std_polygon_mass_fan(nx, ny, h, m, log_floor):
     """``(P(U in Q), bound on its absolute error)`` for ``U ~ N(0, I_2)``.
 
     ``Q = {u : nx[k] u1 + ny[k] u2 <= h[k], k < m}`` with the conventions of
     :func:`~.polygon_mass.log_std_polygon_mass` (unit normals sorted
     counterclockwise, every constraint a facet, an interior).  The value may
     be slightly negative when the mass is below the error bound.
+
+    Shadow integrands below ``exp(log_floor)`` may be dropped, and their
+    bound added to the error: a caller that can afford an absolute error
+    ``tol`` passes about ``log(tol)`` and saves the edges far beyond the
+    polygon; ``-inf`` keeps the error relative to the mass however small it
+    is (down to ``FAN_MIN_MASS``).
     """
     inside = True
     interior = True
@@ -92,21 +98,32 @@ def std_polygon_mass_fan(nx, ny, h, m):
                 total += _pg_span(h[k], lo, hi) * _PG_INV_2PI
     size = total
     err = 0.0
+    # One pass around the polygon, carrying each edge's end vertex to the
+    # next edge as its start (as :func:`_edge_range` does, each vertex once).
+    px, py = _pg_end_point(nx, ny, h, m - 1, m)
+    closed = _pg_s_end(nx, ny, h, m - 1, m) < math.inf
     for k in range(m):
         hk = h[k]
+        lo = nx[k] * py - ny[k] * px if closed else -math.inf
+        hi = _pg_s_end(nx, ny, h, k, m)
+        closed = hi < math.inf
+        if closed:
+            px, py = hk * nx[k] - hi * ny[k], hk * ny[k] + hi * nx[k]
         habs = abs(hk)
         if habs <= _PG_TINY_H:
             continue
-        lo, hi = _edge_range(nx, ny, h, k, m)
-        shadow, e = edge_shadow(habs, lo / habs, hi / habs)
+        inv = 1.0 / habs
+        shadow, e = edge_shadow(habs, lo * inv, hi * inv, log_floor)
         if hk > 0.0:
             total -= shadow
         else:
             total += shadow
         size += shadow
-        # The shadow's own error, and the direction of its end vertex (a few
-        # eps of angle, carrying at most exp(-h^2/2)/2pi of mass per radian).
-        err += e + _EPS * math.exp(-0.5 * hk * hk)
+        # The shadow's own error, and the directions of its ends (a few eps of
+        # angle, each carrying at most exp(-r^2/2)/2pi of mass per radian, r
+        # the distance of the nearer end: h if the segment holds the foot).
+        near = 0.0 if lo < 0.0 < hi else min(abs(lo), abs(hi))
+        err += e + _EPS * math.exp(-0.5 * (hk * hk + near * near))
     # The rounding of the sum; on the boundary, 2m more rounded angles.
     err += (m + 1) * _EPS * size
     if inside and not interior:

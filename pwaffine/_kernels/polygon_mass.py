@@ -415,7 +415,7 @@ def log_std_polygon_mass(nx, ny, h, n_edges):
     """
     m = n_edges
     if not _is_closed_form(nx, ny, m) and _fan_may_certify(nx, ny, h, m):
-        p, err = std_polygon_mass_fan(nx, ny, h, m)
+        p, err = std_polygon_mass_fan(nx, ny, h, m, -math.inf)
         if p - err > FAN_MIN_MASS and err <= FAN_CERTIFIED_RTOL * (p - err):
             return math.log(p)
     return _log_mass(nx, ny, h, m, _PG_CUT, _PG_DROP_FRAC)

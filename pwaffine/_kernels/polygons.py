@@ -37,6 +37,9 @@ from .terms import CHUNK, distance_sq, make_density_kernels
 __all__ = ["logpdf_parallel", "logpdf_serial", "score_parallel", "term_sum"]
 
 _LOG_2 = math.log(2.0)
+_LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+# Beyond d^2 = 2/pi the Mills bound phi(d)/d is below exp(-d^2/2)/2.
+_TWO_OVER_PI = 2.0 / math.pi
 #: Terms whose bound is less than this many nats above the skipping floor get
 #: the loose polygon mass (see :func:`_log_term_mass`).
 LOOSE_WINDOW = 16.0
@@ -44,8 +47,18 @@ LOOSE_WINDOW = 16.0
 #: :func:`_log_term_mass`): together they change a point's density by at most
 #: this, relative.
 FAN_RTOL = 1e-13
-_LOG_FAN_RTOL = math.log(FAN_RTOL)
+_LOG_HALF_FAN_RTOL = math.log(0.5 * FAN_RTOL)
 _LOG_EPS = math.log(2.0 ** -52)
+#: The fan drops shadow integrands below this fraction of a term's share.
+_LOG_FLOOR_SHARE = math.log(1e-3)
+
+#: How the kernel treated each term of the last point, in ``work[5]`` (for
+#: benchmarks and tests): skipped by its first bound, skipped by the distance
+#: bound or its share of the budget, a whole-plane region, a fan mass, a
+#: loose or a full polar mass; ``TIER_FAN_REFUSED`` is added when the fan was
+#: tried and its error did not fit.
+TIER_FIRST_BOUND, TIER_DISTANCE, TIER_WHOLE_PLANE, TIER_FAN, TIER_LOOSE, TIER_FULL = range(6)
+TIER_FAN_REFUSED = 8
 
 
 @kernel
@@ -57,7 +70,7 @@ def _new_work(tables):
     for k in range(n_regions):
         max_edges = max(max_edges, edge_ptr[k + 1] - edge_ptr[k])
     return (np.empty(n_terms), np.empty(n_terms), np.empty((n_regions, 2)), np.empty(max_edges),
-            np.empty(1))
+            np.empty(1), np.zeros(n_terms, np.int8))
 
 
 @kernel
@@ -75,7 +88,7 @@ def _log_add(a, b):
 def _prepare_terms(X, i, tables, work):
     """Gaussian parts and bounds of every term of point ``i``; ``work[2][k]`` = ``line`` of region k."""
     basis, perp, offset, edge_ptr, log_coef, white, proj_mean, h0, hw, nx, ny = tables
-    gauss, bound, line = work[0], work[1], work[2]
+    gauss, bound, line, tier = work[0], work[1], work[2], work[5]
     n = X.shape[1]
     n_regions, n_components = log_coef.shape
     for k in range(n_regions):
@@ -105,6 +118,7 @@ def _prepare_terms(X, i, tables, work):
                 ub -= 0.5 * hmin * hmin + _LOG_2
             gauss[idx] = gpart
             bound[idx] = ub
+            tier[idx] = TIER_FIRST_BOUND
 
 
 @kernel
@@ -123,22 +137,29 @@ def _polygon_h(tables, work, k, j):
 def _log_term_mass(idx, tables, work, floor, ceiling):
     """The term's polygon mass, at the accuracy its share of the density needs.
 
-    The distance ``d`` from the posterior mean to the polygon gives the bound
-    ``P <= Phi(-d) <= exp(-d^2/2)/2``: below ``floor`` the term is skipped.
+    The point's error budget is ``FAN_RTOL exp(top)`` (``top`` the largest
+    term so far, which only grows; the density is at least ``exp(top)``), in
+    two halves:
 
-    Otherwise the fan of edge shadows (:func:`~.polygon_fan.std_polygon_mass_fan`,
-    a few Owen's T values per edge) gives ``P`` with a bound ``err`` on its
-    *absolute* error, so the term ``exp(gauss) P`` carries an error of at most
-    ``exp(gauss) err``.  The point keeps the sum of these errors over its
-    accepted terms (``work[4][0]``, in log space; reset at its first term,
-    where ``ceiling = -inf``), and a term is accepted while the sum stays
-    within ``FAN_RTOL exp(top)``, ``top`` the largest term so far (including
-    this one's lower bound ``gauss + log(P - err)``).  ``top`` only grows and
-    the density is at least ``exp(top)``, so all accepted terms together change
-    the density by at most ``FAN_RTOL = 1e-13`` relative.  A term near the top
-    (``P`` near 1) spends ``err / P`` of the budget, one far below it almost
-    nothing.  The fan is tried only when its likely ``err``, ``eps (1 + h^2)``
-    times the shadow of the nearest line, would fit.
+    * **shares**: each of the ``n_terms`` terms may carry an error of
+      ``FAN_RTOL / (2 n_terms) exp(top)``.  A term whose upper bound is
+      within its share is skipped: the distance ``d`` from the posterior
+      mean to the polygon gives ``P <= Phi(-d) <= exp(-d^2/2)/2`` (also
+      checked against ``floor``, the skipping threshold of :mod:`.terms`);
+    * **the pool**: a term whose error exceeds its share spends from the
+      other half (``work[4][0]``, in log space; reset at the point's first
+      term, where ``ceiling = -inf``).
+
+    The fan of edge shadows (:func:`~.polygon_fan.std_polygon_mass_fan`, a
+    few Owen's T values per edge) gives ``P`` with a bound ``err`` on its
+    absolute error, so the term ``exp(gauss) P`` carries at most
+    ``exp(gauss) err``; it may drop shadow integrands below a thousandth of
+    the term's share.  Its mass is accepted when that error fits the
+    term's share or the pool (with ``top`` including this term's lower
+    bound ``gauss + log(P - err)``); all accepted terms together change the
+    density by at most ``FAN_RTOL = 1e-13`` relative.  The fan is tried
+    only when its likely ``err`` at full accuracy, ``eps (1 + h^2)`` times
+    the shadow of the nearest line, would fit.
 
     Terms the fan cannot serve get the polar quadrature
     (:func:`~.polygon_mass.log_std_polygon_mass_polar`).  One whose bound
@@ -146,29 +167,40 @@ def _log_term_mass(idx, tables, work, floor, ceiling):
     log(n_terms)`` nats below the largest term; computed to relative error
     ``LOOSE_RTOL = 1e-4`` (:func:`~.polygon_mass.log_std_polygon_mass_loose`),
     all such terms together change the density by at most ``1e-4 exp(-24) <
-    4e-15`` relative.
+    4e-15`` relative.  Each term's treatment is written to ``work[5]``
+    (``TIER_*``).
     """
     edge_ptr, log_coef, nx, ny = tables[3], tables[4], tables[9], tables[10]
+    tier = work[5]
     n_components = log_coef.shape[1]
     k = idx // n_components
     j = idx - k * n_components
     m = _polygon_h(tables, work, k, j)
     if m == 0:
+        tier[idx] = TIER_WHOLE_PLANE
         return 0.0
     lo = edge_ptr[k]
     h = work[3]
     pnx = nx[j, lo:lo + m]
     pny = ny[j, lo:lo + m]
     d2 = polygon_distance_sq(pnx, pny, h, m)
-    bound = -0.5 * d2 - _LOG_2 if d2 > 0.0 else 0.0
-    if bound < floor:
+    bound = 0.0
+    if d2 > 0.0:
+        # P <= Q(d) <= min(exp(-d^2/2)/2, phi(d)/d), the latter smaller beyond d^2 = 2/pi.
+        bound = -0.5 * d2 - _LOG_2
+        if d2 > _TWO_OVER_PI:
+            bound = -0.5 * d2 - 0.5 * math.log(d2) - _LOG_SQRT_2PI
+    # The term's share of the budget, relative to the largest term so far.
+    log_share = _LOG_HALF_FAN_RTOL - math.log(log_coef.size)
+    if bound < floor or bound < ceiling + log_share:
+        tier[idx] = TIER_DISTANCE
         return -math.inf
     budget = work[4]
     if ceiling == -math.inf:
-        budget[0] = -math.inf  # log of the error spent on this point's terms so far
+        budget[0] = -math.inf  # log of the error spent from the pool so far
     gauss = work[0][idx]
     top = gauss + ceiling
-    room = _LOG_FAN_RTOL + max(top, gauss + bound)
+    room = _LOG_HALF_FAN_RTOL + max(top, gauss + bound)
     # The fan's error is about eps (1 + h^2) times its largest shadow, that of
     # the nearest line (the mass itself may be far smaller, beyond a vertex).
     h_near = math.inf
@@ -178,17 +210,26 @@ def _log_term_mass(idx, tables, work, floor, ceiling):
     log_err = _LOG_EPS
     if h_near < math.inf:
         log_err += math.log(1.0 + h_near * h_near) - 0.5 * h_near * h_near - _LOG_2
-    if _log_add(budget[0], gauss + log_err) <= room:
-        p, err = std_polygon_mass_fan(pnx, pny, h, m)
+    refused = 0
+    if gauss + log_err <= top + log_share or _log_add(budget[0], gauss + log_err) <= room:
+        p, err = std_polygon_mass_fan(pnx, pny, h, m, ceiling + log_share + _LOG_FLOOR_SHARE)
         # Far from underflow only: there the bound covers every dropped piece.
         if p - err > FAN_MIN_MASS:
             top = max(top, gauss + math.log(p - err))
-            spent = _log_add(budget[0], gauss + math.log(err))
-            if spent <= _LOG_FAN_RTOL + top:
+            log_err = gauss + math.log(err)
+            if log_err <= top + log_share:
+                tier[idx] = TIER_FAN
+                return math.log(p)  # within its share
+            spent = _log_add(budget[0], log_err)
+            if spent <= _LOG_HALF_FAN_RTOL + top:
                 budget[0] = spent
+                tier[idx] = TIER_FAN
                 return math.log(p)
+        refused = TIER_FAN_REFUSED
     if bound - floor < LOOSE_WINDOW:
+        tier[idx] = TIER_LOOSE + refused
         return log_std_polygon_mass_loose(pnx, pny, h, m)
+    tier[idx] = TIER_FULL + refused
     return log_std_polygon_mass_polar(pnx, pny, h, m)
 
 
@@ -235,7 +276,7 @@ def score_parallel(
     n_chunks = (n_samples + CHUNK - 1) // CHUNK
     for chunk in nb.prange(n_chunks):
         work = _new_work(tables)
-        gauss, term, line, h, _ = work
+        gauss, term, line, h = work[0], work[1], work[2], work[3]
         for i in range(chunk * CHUNK, min(n_samples, (chunk + 1) * CHUNK)):
             top, total = term_sum(X, i, tables, work, log_skip)
             lp = top + math.log(total)
