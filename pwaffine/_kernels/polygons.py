@@ -43,10 +43,12 @@ _TWO_OVER_PI = 2.0 / math.pi
 #: Terms whose bound is less than this many nats above the skipping floor get
 #: the loose polygon mass (see :func:`_log_term_mass`).
 LOOSE_WINDOW = 16.0
-#: Error budget of the terms computed by the fan of edge shadows (see
-#: :func:`_log_term_mass`): together they change a point's density by at most
-#: this, relative.
-FAN_RTOL = 1e-13
+#: Error budget of a point's terms (see :func:`_log_term_mass`): the terms
+#: computed by the fan of edge shadows and those skipped as within their share
+#: change the density by at most this, relative.  The density's contract is
+#: 1e-12 relative; the rest is left to the polar masses (about 1e-13 each,
+#: relative), the skipping threshold (exp(-40)) and the loose tier (4e-15).
+FAN_RTOL = 4e-13
 _LOG_HALF_FAN_RTOL = math.log(0.5 * FAN_RTOL)
 _LOG_EPS = math.log(2.0 ** -52)
 #: The fan drops shadow integrands below this fraction of a term's share.
@@ -157,7 +159,7 @@ def _log_term_mass(idx, tables, work, floor, ceiling):
     the term's share.  Its mass is accepted when that error fits the
     term's share or the pool (with ``top`` including this term's lower
     bound ``gauss + log(P - err)``); all accepted terms together change the
-    density by at most ``FAN_RTOL = 1e-13`` relative.  The fan is tried
+    density by at most ``FAN_RTOL = 4e-13`` relative.  The fan is tried
     only when its likely ``err`` at full accuracy, ``eps (1 + h^2)`` times
     the shadow of the nearest line, would fit.
 
