@@ -12,7 +12,9 @@ Method (written here; the facts are Owen's, 1956):
   ``T`` however small ``T`` is, down to the underflow of ``exp``.
 * ``|a| > 1``: Owen's identity, for ``h >= 0`` and ``a > 0``,
   ``T(h, a) = Q(h)/2 + Q(ah)/2 - Q(h) Q(ah) - T(ah, 1/a)``, ``Q`` the upper
-  normal tail; ``T(h, inf) = Q(h)/2``.  ``T`` is even in ``h`` and odd in ``a``.
+  normal tail; ``T(h, inf) = Q(h)/2``.  Where ``(ah)^2/2 >= 8``, instead
+  ``T(h, a) = Q(h)/2`` less the shadow beyond ``x = a``, a Gauss-Laguerre
+  integral (:func:`_tail_shadow`).  ``T`` is even in ``h`` and odd in ``a``.
 
 The absolute error is at most ``OWENS_T_ABS_ERR`` (measured against mpmath,
 40 digits, on random and extreme arguments: at most 6e-17;
@@ -109,6 +111,11 @@ def _ot_segment(q, lo, hi, log_floor):
     """
     small = min(abs(lo), abs(hi))
     big = max(abs(lo), abs(hi))
+    fall = q * (big - small) * (big + small)
+    if fall <= _OT_PANEL_FALLS[0] and big - small <= 1.0 and -q * (1.0 + big * big) >= log_floor:
+        # One panel, nothing dropped (most segments).
+        value, err = _gl_segment(q, small, big, 1e-15 * math.exp(1.2 * fall))
+        return value, min(err + 4.0 * _OT_EPS * value + _OT_SUBNORMAL, OWENS_T_ABS_ERR)
     dropped = 0.0
     if q > 0.0:
         reach2 = small * small + _OT_FALL_MAX / q
@@ -169,6 +176,15 @@ def _owens_t_with_tail(h, a, qh, eh, log_floor):
     if math.isinf(a):
         return sign * 0.5 * qh, min(0.5 * eh, OWENS_T_ABS_ERR)
     b = abs(a)
+    near = q * b * b
+    if near >= _LG_MIN_D:
+        # Q(h)/2 less the shadow beyond x = b: a Gauss-Laguerre integral relative
+        # to the density there (see _tail_shadow), cheaper than the identity.
+        g, rel = _tail_shadow(h, b * h)
+        tail = math.exp(-q - near) * g * _OT_INV_2PI
+        value = 0.5 * qh - tail
+        err = 0.5 * eh + (rel + (4.0 + 4.0 * (q + near)) * _OT_EPS) * tail + _OT_EPS * qh
+        return sign * value, min(err + _OT_SUBNORMAL, OWENS_T_ABS_ERR)
     ah = b * h
     qah, eah = _ot_upper_tail_err(ah)
     t, et = _ot_segment(0.5 * ah * ah, 0.0, 1.0 / b, log_floor)
