@@ -16,16 +16,18 @@ two Owen's T values, so
   of the near edges (rays enter) minus those of the far edges (rays leave).
 
 Edges on lines through the origin subtend no angle and are left out.  This
-costs a few Owen's T evaluations per edge, against the hundreds of integrand
-values of the polar quadrature.  The returned error bound adds up each
-shadow's (:func:`~.owens_t.edge_shadow`: relative to the shadow where it is
-not tiny, never above ``2 OWENS_T_ABS_ERR``), the direction of each vertex,
-and the rounding of the sum, ``(m + 1) eps size`` with
-``size = [inside] + sum_k S_k``; it never exceeds ``m (2 OWENS_T_ABS_ERR +
-eps) + (m + 1) eps size``.  When the mass is much smaller than its shadows (thin polygons,
-or polygons whose nearest point is a vertex far from the feet of its edges)
-the relative error ``err / P`` is large; the caller decides from ``err``
-whether the result is good enough and otherwise uses the polar quadrature.
+costs a few Owen's T evaluations (or Gauss-Laguerre tails) per edge, against
+the hundreds of integrand values of the polar quadrature.  The returned
+error bound adds up each shadow's (:func:`~.owens_t.edge_shadow`: relative to
+the shadow however small it is, unless the caller lets integrands below
+``exp(log_floor)`` be dropped; never above ``2 OWENS_T_ABS_ERR``), the
+directions of each edge's ends, and the rounding of the sum, ``(m + 1) eps
+size`` with ``size = [inside] + sum_k S_k``.  Far polygons keep a relative
+bound, also when their nearest point is a vertex far from the feet of its
+edges.  When the mass is much smaller than its shadows for another reason
+(thin polygons, with shadows cancelling) the relative error ``err / P`` is
+large; the caller decides from ``err`` whether the result is good enough and
+otherwise uses the polar quadrature.
 """
 
 import math
