@@ -68,35 +68,35 @@ def mp_shadow(h, lo, hi):
     """``T(h, hi) - T(h, lo)`` as one 50-digit integral over ``[lo, hi]``.
 
     Not a difference of two T values: far from the foot the shadow can be far
-    smaller than either.  mpmath's quadrature stops at an absolute error, so
-    the integrand is scaled to 1 at its largest (the point of ``[lo, hi]``
-    nearest 0) and the segment to ``[0, 1]``; break points at 0, +-1 and at
-    growing distances from each end, on the scale ``1 / (q |end|)`` over
-    which the integrand falls there, let it follow a steep integrand.
+    smaller than either.  The segment is cut at 0, +-1 and at growing
+    distances from each end, on the scale ``1 / (q |end|)`` over which the
+    integrand falls there.  mpmath's quadrature stops at an absolute error,
+    so the integrand is scaled to 1 at its largest (the point of
+    ``[lo, hi]`` nearest 0) and each piece to ``[0, 1]``.
     """
     with mp.workdps(50):
         hh = mp.mpf(float(h))
         q = hh * hh / 2
         a, b = mp.mpf(float(lo)), mp.mpf(float(hi))
         peak = 0 if a < 0 < b else min(abs(a), abs(b))
-        width = b - a
-
-        def f(t):
-            x = a + width * t
-            return mp.exp(-q * (x * x - peak * peak)) / (1 + x * x)
-
-        points = {mp.mpf(0), mp.mpf(1)}
+        points = {a, b}
         for c in (-1, 0, 1):
             if a < c < b:
-                points.add((c - a) / width)
+                points.add(mp.mpf(c))
         for end, sign in ((a, 1), (b, -1)):
             scale = 1 / (q * abs(end) + 1)
-            for k in (1, 4, 16, 64, 256):
+            for k in (1, 4, 16, 64, 256, 1024):
                 p = end + sign * k * scale
                 if a < p < b:
-                    points.add((p - a) / width)
-        return (mp.quad(f, sorted(points)) * width * mp.exp(-q * (1 + peak * peak))
-                / (2 * mp.pi))
+                    points.add(p)
+        points = sorted(points)
+        total = 0
+        for x0, x1 in zip(points[:-1], points[1:]):
+            width = x1 - x0
+            total += width * mp.quad(
+                lambda t: mp.exp(-q * ((x0 + width * t) ** 2 - peak * peak)) / (1 + (x0 + width * t) ** 2),
+                [0, 1])
+        return total * mp.exp(-q * (1 + peak * peak)) / (2 * mp.pi)
 
 
 @settings(max_examples=200)
@@ -116,6 +116,19 @@ def test_edge_shadow_with_a_floor(h, lo, width, log_floor):
     hi = lo + width
     value, err = edge_shadow(h, lo, hi, log_floor)
     assert abs(value - float(mp_shadow(h, lo, hi))) <= err
+
+
+@pytest.mark.parametrize("h, lo, hi, log_floor", [
+    (math.sqrt(10.0), 0.0, 1.0, -8.0),  # all of a segment below the floor
+    (1.2, -0.5, 3.2, -7.0),  # Owen's identity, its segment below the floor
+    (1.0, 4.0, 1e155, -math.inf),  # a fall that overflows
+    (0.05, 30.0, 1e200, -math.inf),
+])
+def test_edge_shadow_bound_covers_what_it_drops(h, lo, hi, log_floor):
+    # Found in review: the part below the floor was capped at OWENS_T_ABS_ERR with
+    # the rest of the bound, and an overflowing fall gave a NaN bound.
+    value, err = edge_shadow(h, lo, hi, log_floor)
+    assert abs(value - float(mp_shadow(h, lo, hi))) <= err < math.inf
 
 
 SEGMENTS = [(0.0, 0.4), (-0.3, 0.8), (0.2, 1.0), (0.5, 3.0), (1.5, 2.5), (2.0, 40.0), (0.95, 1.05)]

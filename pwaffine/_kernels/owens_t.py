@@ -4,12 +4,14 @@
 
 Method (written here; the facts are Owen's, 1956):
 
-* ``|a| <= 1``: the integrand is entire except for poles at ``x = +-i``, so a
-  12-point Gauss-Legendre rule on ``[0, a]`` (a segment at most 1 long, its
-  poles at least a length away) reaches rounding level.  Where the integrand
-  has fallen below ``exp(-_OT_FALL_MAX)`` times its largest value it is
-  dropped, and the part dropped is bounded: the error stays relative to
-  ``T`` however small ``T`` is, down to the underflow of ``exp``.
+* ``|a| <= 1``: the integrand is entire except for poles at ``x = +-i``, so
+  12-point Gauss-Legendre rules on ``[0, a]`` (a segment at most 1 long, its
+  poles at least a length away) reach rounding level: one rule where the
+  integrand falls by at most 5 nats across the segment, else a few panels
+  (:func:`_ot_segment`).  Where the integrand has fallen below
+  ``exp(-_OT_FALL_MAX)`` times its largest value it is dropped, and the part
+  dropped is bounded: the error stays relative to ``T`` however small ``T``
+  is, down to the underflow of ``exp``.
 * ``|a| > 1``: Owen's identity, for ``h >= 0`` and ``a > 0``,
   ``T(h, a) = Q(h)/2 + Q(ah)/2 - Q(h) Q(ah) - T(ah, 1/a)``, ``Q`` the upper
   normal tail; ``T(h, inf) = Q(h)/2``.  Where ``(ah)^2/2 >= 8``, instead
@@ -36,7 +38,8 @@ from .special import erfcx
 __all__ = ["OWENS_T_ABS_ERR", "edge_shadow", "owens_t", "owens_t_err"]
 
 #: Bound on the absolute error of :func:`owens_t` and of each call of
-#: :func:`_ot_segment` (measured worst: 6e-17).
+#: :func:`_ot_segment` that drops nothing below a ``log_floor`` (measured
+#: worst: 6e-17).
 OWENS_T_ABS_ERR = 2e-16
 
 _OT_N = 12
@@ -93,7 +96,9 @@ def _gl_segment(q, lo, hi, rel_rule):
 def _ot_segment(q, lo, hi, log_floor):
     """``(1/2pi) int_lo^hi exp(-q (1 + x^2)) / (1 + x^2) dx`` and a bound on its error.
 
-    For ``lo <= hi`` of one sign (``hi`` may be infinite) and ``q = h^2 / 2``.
+    For ``lo <= hi`` of one sign (``hi`` may be infinite if ``q > 0``; for
+    ``q`` so small that no clip is finite the bound returned is ``inf``) and
+    ``q = h^2 / 2``.
     Where the integrand has fallen below ``exp(-_OT_FALL_MAX)`` times its
     value at the end nearer 0, or below ``exp(log_floor)``, the segment is
     clipped (the part dropped is bounded and added to the error; with
@@ -135,8 +140,10 @@ def _ot_segment(q, lo, hi, log_floor):
             big = reach
     if not big > small:
         return 0.0, dropped
+    if big == math.inf:
+        return 0.0, math.inf  # no clip (q about 0): no bound is claimed
     value = 0.0
-    err = dropped
+    err = 0.0
     x0 = small
     p = 0
     while x0 < big:
@@ -153,7 +160,11 @@ def _ot_segment(q, lo, hi, log_floor):
         value += v
         err += e
         x0 = x1
-    return value, min(err + 4.0 * _OT_EPS * value + _OT_SUBNORMAL, OWENS_T_ABS_ERR)
+    err += 4.0 * _OT_EPS * value + _OT_SUBNORMAL
+    if log_floor == -math.inf:
+        return value, min(err + dropped, OWENS_T_ABS_ERR)  # dropped: at most 1e-18 relative
+    # The cap holds the rules' and the rounding's part; what the floor dropped is added whole.
+    return value, min(err, OWENS_T_ABS_ERR) + dropped
 
 
 @kernel
@@ -189,8 +200,11 @@ def _owens_t_with_tail(h, a, qh, eh, log_floor):
     qah, eah = _ot_upper_tail_err(ah)
     t, et = _ot_segment(0.5 * ah * ah, 0.0, 1.0 / b, log_floor)
     value = 0.5 * qh + 0.5 * qah - qh * qah - t
-    err = 0.5 * eh + 0.5 * eah + eh * qah + qh * eah + et + 4.0 * _OT_EPS * (0.5 * qh + 0.5 * qah)
-    return sign * value, min(err, OWENS_T_ABS_ERR)
+    err = 0.5 * eh + 0.5 * eah + eh * qah + qh * eah + 4.0 * _OT_EPS * (0.5 * qh + 0.5 * qah)
+    if log_floor == -math.inf:
+        return sign * value, min(err + et, OWENS_T_ABS_ERR)
+    # et carries its own cap, and whatever log_floor dropped, uncapped.
+    return sign * value, min(err, OWENS_T_ABS_ERR) + et
 
 
 @kernel
@@ -247,22 +261,23 @@ def edge_shadow(habs, lo, hi, log_floor):
     along it (0 at the foot of the perpendicular), the rays from the origin
     through ``lo habs <= s <= hi habs`` carry
     ``(1/2pi) int exp(-r^2/2) dtheta`` of the plane beyond the line, where
-    ``r`` is the distance to the line along the ray.  The error is at most
-    ``2 OWENS_T_ABS_ERR``, and the returned bound is usually far smaller.
-    Integrand values below ``exp(log_floor)`` may be dropped (their bound
-    is added to the error); with ``log_floor = -inf`` the bound stays
-    relative to the shadow however small it is.
+    ``r`` is the distance to the line along the ray.  With ``log_floor =
+    -inf`` the error is at most ``2 OWENS_T_ABS_ERR``, and the returned
+    bound, usually far smaller, stays relative to the shadow however small
+    it is.  Integrand values below ``exp(log_floor)`` may be dropped; their
+    bound is added to the error, uncapped.
 
     A segment of one sign beyond ``|a| = 1`` is not a difference of Owen's
     T values there (both are near ``Q(h)/2``, and the difference can be far
-    smaller): if the integrand falls by at most a nat across it, or its near
-    end lies where the integrand has fallen by a nat from the foot (``D =
-    s^2/2 >= 1``), it is integrated directly in panels (:func:`_ot_segment`);
-    if ``D >= _LG_MIN_D = 8`` it is instead the difference of the shadows
-    beyond its ends, each a Gauss-Laguerre integral relative to its
-    vertex's density.  All keep a relative error bound, so polygons whose
-    nearest point is a vertex far from the feet of its edges keep theirs
-    too.
+    smaller).  In this order: if the integrand falls by at most a nat across
+    it and its far end is at most twice as far from the foot as its near
+    end, it is integrated directly (:func:`_ot_segment`); if its near end
+    lies where the integrand has fallen by ``D = s^2/2 >= _LG_MIN_D = 8``
+    nats from the foot, it is the difference of the shadows beyond its
+    ends, each a Gauss-Laguerre integral relative to its vertex's density;
+    if ``D >= 1``, it is integrated directly in panels.  All keep a relative
+    error bound, so polygons whose nearest point is a vertex far from the
+    feet of its edges keep theirs too.
     """
     if not hi > lo:
         return 0.0, 0.0
@@ -277,7 +292,7 @@ def edge_shadow(habs, lo, hi, log_floor):
         b = max(abs(lo), abs(hi))
         fall = q * (b - a) * (b + a)
         if fall <= 1.0 and b <= 2.0 * a:
-            return _ot_segment(q, a, b, log_floor)  # one panel: short, and flat
+            return _ot_segment(q, a, b, log_floor)  # short, and flat
         near = q * a * a  # s^2 / 2 at the near end
         if near >= _LG_MIN_D:
             g_a, rel_a = _tail_shadow(habs, a * habs)
@@ -286,8 +301,9 @@ def edge_shadow(habs, lo, hi, log_floor):
             if b < math.inf:
                 g_b, rel_b = _tail_shadow(habs, b * habs)
                 g_b *= math.exp(-fall)
-                value -= g_b
-                err += (rel_b + 4.0 * _OT_EPS * (1.0 + fall)) * g_b
+                if g_b > 0.0:  # (a fall that overflows leaves nothing)
+                    value -= g_b
+                    err += (rel_b + 4.0 * _OT_EPS * (1.0 + fall)) * g_b
             scale = math.exp(-q - near) * _OT_INV_2PI
             value *= scale
             # The pieces' errors (each relative, and the difference's rounding

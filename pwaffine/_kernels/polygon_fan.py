@@ -19,8 +19,8 @@ Edges on lines through the origin subtend no angle and are left out.  This
 costs a few Owen's T evaluations (or Gauss-Laguerre tails) per edge, against
 the hundreds of integrand values of the polar quadrature.  The returned
 error bound adds up each shadow's (:func:`~.owens_t.edge_shadow`: relative to
-the shadow however small it is, unless the caller lets integrands below
-``exp(log_floor)`` be dropped; never above ``2 OWENS_T_ABS_ERR``), the
+the shadow however small it is and never above ``2 OWENS_T_ABS_ERR``, unless
+the caller lets integrands below ``exp(log_floor)`` be dropped), the
 directions of each edge's ends, and the rounding of the sum, ``(m + 1) eps
 size`` with ``size = [inside] + sum_k S_k``.  Far polygons keep a relative
 bound, also when their nearest point is a vertex far from the feet of its
@@ -102,8 +102,11 @@ def std_polygon_mass_fan(nx, ny, h, m, log_floor):
     err = 0.0
     # One pass around the polygon, carrying each edge's end vertex to the
     # next edge as its start (as :func:`_edge_range` does, each vertex once).
-    px, py = _pg_end_point(nx, ny, h, m - 1, m)
-    closed = _pg_s_end(nx, ny, h, m - 1, m) < math.inf
+    px, py = 0.0, 0.0
+    closed = False
+    if m > 0:
+        px, py = _pg_end_point(nx, ny, h, m - 1, m)
+        closed = _pg_s_end(nx, ny, h, m - 1, m) < math.inf
     for k in range(m):
         hk = h[k]
         lo = nx[k] * py - ny[k] * px if closed else -math.inf

@@ -146,7 +146,7 @@ def _log_term_mass(idx, tables, work, floor, ceiling):
     * **shares**: each of the ``n_terms`` terms may carry an error of
       ``FAN_RTOL / (2 n_terms) exp(top)``.  A term whose upper bound is
       within its share is skipped: the distance ``d`` from the posterior
-      mean to the polygon gives ``P <= Phi(-d) <= exp(-d^2/2)/2`` (also
+      mean to the polygon gives ``P <= Q(d) <= min(exp(-d^2/2)/2, phi(d)/d)`` (also
       checked against ``floor``, the skipping threshold of :mod:`.terms`);
     * **the pool**: a term whose error exceeds its share spends from the
       other half (``work[4][0]``, in log space; reset at the point's first
@@ -177,6 +177,9 @@ def _log_term_mass(idx, tables, work, floor, ceiling):
     n_components = log_coef.shape[1]
     k = idx // n_components
     j = idx - k * n_components
+    budget = work[4]
+    if ceiling == -math.inf:
+        budget[0] = -math.inf  # log of the error spent from the pool so far
     m = _polygon_h(tables, work, k, j)
     if m == 0:
         tier[idx] = TIER_WHOLE_PLANE
@@ -197,9 +200,6 @@ def _log_term_mass(idx, tables, work, floor, ceiling):
     if bound < floor or bound < ceiling + log_share:
         tier[idx] = TIER_DISTANCE
         return -math.inf
-    budget = work[4]
-    if ceiling == -math.inf:
-        budget[0] = -math.inf  # log of the error spent from the pool so far
     gauss = work[0][idx]
     top = gauss + ceiling
     room = _LOG_HALF_FAN_RTOL + max(top, gauss + bound)
