@@ -55,19 +55,13 @@ def classify_terms(model, X):
     """
     model.logpdf(X[:2])
     t = model._tables
-    tables = t.kernel_tables()
-    Xw = np.ascontiguousarray(X * t.inv_noise)
-    work = kp._new_work(tables)
-    J = t.log_coef.shape[1]
     names = {kp.TIER_FIRST_BOUND: "skipped (first bound)",
              kp.TIER_DISTANCE: "skipped (distance bound or share)",
              kp.TIER_WHOLE_PLANE: "whole plane", kp.TIER_FAN: "fan mass",
              kp.TIER_LOOSE: "loose mass", kp.TIER_FULL: "full mass"}
     counts = dict.fromkeys(list(names.values()) + ["fan refused"], 0)
     polys = {"fan mass": [], "loose mass": [], "full mass": []}
-    for i in range(len(X)):
-        kp.term_sum(Xw, i, tables, work, t.log_skip)
-        line = work[2]
+    for _, work in t.point_terms(X):
         for idx, code in enumerate(work[5]):
             if code >= kp.TIER_FAN_REFUSED:
                 counts["fan refused"] += 1
@@ -75,10 +69,7 @@ def classify_terms(model, X):
             name = names[int(code)]
             counts[name] += 1
             if name in polys:
-                k, j = divmod(idx, J)
-                lo, hi = t.edge_ptr[k], t.edge_ptr[k + 1]
-                h = t.h0[j, lo:hi] + t.hw[j, lo:hi] @ line[k]
-                polys[name].append((t.nx[j, lo:hi].copy(), t.ny[j, lo:hi].copy(), h))
+                polys[name].append(t.polygon(idx, work[2]))
     return counts, polys
 
 

@@ -176,24 +176,17 @@ def _kernel_terms_against_reference(model, X):
 
     model.logpdf(X[:1])
     t = model._tables
-    tables = t.kernel_tables()
-    Xw = np.ascontiguousarray(X * t.inv_noise)
-    work = kp._new_work(tables)
-    J = t.log_coef.shape[1]
     out = []
-    for i in range(len(X)):
-        top, _ = kp.term_sum(Xw, i, tables, work, t.log_skip)
+    for top, work in t.point_terms(X):
         terms, gauss, line, tier = work[1].copy(), work[0], work[2], work[5] % kp.TIER_FAN_REFUSED
         evaluated = np.isin(tier, [kp.TIER_WHOLE_PLANE, kp.TIER_FAN, kp.TIER_LOOSE, kp.TIER_FULL])
         assert np.array_equal(evaluated, terms > -np.inf)
         total = 0.0
         for idx in range(terms.size):
-            k, j = divmod(idx, J)
-            lo, hi = t.edge_ptr[k], t.edge_ptr[k + 1]
+            nx, ny, h = t.polygon(idx, line)
             ref = gauss[idx]  # a region that is the whole plane has mass 1
-            if hi > lo:
-                h = t.h0[j, lo:hi] + t.hw[j, lo:hi] @ line[k]
-                ref += log_std_polygon_mass(t.nx[j, lo:hi].copy(), t.ny[j, lo:hi].copy(), h, hi - lo)
+            if h.size:
+                ref += log_std_polygon_mass(nx, ny, h, h.size)
             total += abs(np.exp(terms[idx] - top) - np.exp(ref - top))
         out.append(total)
     return np.array(out)

@@ -34,7 +34,7 @@ import math
 
 from ._jit import kernel
 from .owens_t import edge_shadow
-from .polygon_geometry import _pg_corner, _pg_end_point, _pg_s_end, _pg_span
+from .polygon_geometry import _pg_corner, _pg_end_point, _pg_point, _pg_s_end, _pg_span
 from .polygon_quadrature import _PG_INV_2PI, _PG_TINY_H
 
 __all__ = ["FAN_MIN_MASS", "std_polygon_mass_fan"]
@@ -86,18 +86,8 @@ def std_polygon_mass_fan(nx, ny, h, m, log_floor):
             inside = False
         if h[k] <= _PG_TINY_H:
             interior = False
-    total = 0.0
-    if interior:
-        total = 1.0
-    elif inside:
-        # The origin on the boundary: the angle of the directions into Q.
-        for k in range(m):
-            _, cs, sn = _pg_corner(nx, ny, k, m)
-            if sn <= 0.0:
-                total += math.atan2(0.0 - sn, -cs) * _PG_INV_2PI  # +0 for a half-plane
-            if h[k] > _PG_TINY_H:
-                lo, hi = _edge_range(nx, ny, h, k, m)
-                total += _pg_span(h[k], lo, hi) * _PG_INV_2PI
+    boundary = inside and not interior
+    total = 1.0 if interior else 0.0
     size = total
     err = 0.0
     # One pass around the polygon, carrying each edge's end vertex to the
@@ -105,15 +95,27 @@ def std_polygon_mass_fan(nx, ny, h, m, log_floor):
     px, py = 0.0, 0.0
     closed = False
     if m > 0:
-        px, py = _pg_end_point(nx, ny, h, m - 1, m)
-        closed = _pg_s_end(nx, ny, h, m - 1, m) < math.inf
+        s_last = _pg_s_end(nx, ny, h, m - 1, m)
+        closed = s_last < math.inf
+        if closed:
+            px, py = _pg_point(nx, ny, h, m - 1, s_last)
     for k in range(m):
         hk = h[k]
         lo = nx[k] * py - ny[k] * px if closed else -math.inf
         hi = _pg_s_end(nx, ny, h, k, m)
         closed = hi < math.inf
         if closed:
-            px, py = hk * nx[k] - hi * ny[k], hk * ny[k] + hi * nx[k]
+            px, py = _pg_point(nx, ny, h, k, hi)
+        if boundary:
+            # The origin on the boundary: the angle of the directions into Q.
+            _, cs, sn = _pg_corner(nx, ny, k, m)
+            angle = 0.0
+            if sn <= 0.0:
+                angle += math.atan2(0.0 - sn, -cs) * _PG_INV_2PI  # +0 for a half-plane
+            if hk > _PG_TINY_H:
+                angle += _pg_span(hk, lo, hi) * _PG_INV_2PI
+            total += angle
+            size += angle
         habs = abs(hk)
         if habs <= _PG_TINY_H:
             continue
@@ -131,6 +133,6 @@ def std_polygon_mass_fan(nx, ny, h, m, log_floor):
         err += e + _EPS * math.exp(-0.5 * (hk * hk + near * near))
     # The rounding of the sum; on the boundary, 2m more rounded angles.
     err += (m + 1) * _EPS * size
-    if inside and not interior:
+    if boundary:
         err += 2.0 * m * _EPS
     return total, err

@@ -73,12 +73,18 @@ def _pg_s_start(nx, ny, h, k, m):
 
 
 @kernel
+def _pg_point(nx, ny, h, k, s):
+    """The point at coordinate ``s`` along edge ``k``: ``h_k n_k + s t_k``."""
+    return h[k] * nx[k] - s * ny[k], h[k] * ny[k] + s * nx[k]
+
+
+@kernel
 def _pg_end_point(nx, ny, h, k, m):
     """End vertex of edge ``k``, or its direction ``t_k`` when the edge is unbounded."""
     s = _pg_s_end(nx, ny, h, k, m)
     if s == math.inf:
         return -ny[k], nx[k]
-    return h[k] * nx[k] - s * ny[k], h[k] * ny[k] + s * nx[k]
+    return _pg_point(nx, ny, h, k, s)
 
 
 @kernel

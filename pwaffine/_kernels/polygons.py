@@ -71,8 +71,11 @@ def _new_work(tables):
     max_edges = 1
     for k in range(n_regions):
         max_edges = max(max_edges, edge_ptr[k + 1] - edge_ptr[k])
+    # work[4]: the log of the pool spent so far, and the log of a term's share
+    # of the budget relative to the largest term (see _log_term_mass).
+    budget = np.array([-math.inf, _LOG_HALF_FAN_RTOL - math.log(n_terms)])
     return (np.empty(n_terms), np.empty(n_terms), np.empty((n_regions, 2)), np.empty(max_edges),
-            np.empty(1), np.zeros(n_terms, np.int8))
+            budget, np.zeros(n_terms, np.int8))
 
 
 @kernel
@@ -195,8 +198,7 @@ def _log_term_mass(idx, tables, work, floor, ceiling):
         bound = -0.5 * d2 - _LOG_2
         if d2 > _TWO_OVER_PI:
             bound = -0.5 * d2 - 0.5 * math.log(d2) - _LOG_SQRT_2PI
-    # The term's share of the budget, relative to the largest term so far.
-    log_share = _LOG_HALF_FAN_RTOL - math.log(log_coef.size)
+    log_share = budget[1]  # the term's share, relative to the largest term so far
     if bound < floor or bound < ceiling + log_share:
         tier[idx] = TIER_DISTANCE
         return -math.inf

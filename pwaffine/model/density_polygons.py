@@ -73,6 +73,30 @@ class PolygonTables:
         return (self.basis, self.perp, self.offset, self.edge_ptr, self.log_coef, self.white,
                 self.proj_mean, self.h0, self.hw, self.nx, self.ny)
 
+    def point_terms(self, X):
+        """Each point's terms as the density kernel treats them, one point at a time (diagnostics).
+
+        Yields ``(top, work)`` per row of ``X``: the largest term and the
+        kernel's scratch after that point, ``work[0]`` the Gaussian parts,
+        ``work[1]`` the terms (``-inf`` where skipped), ``work[2]`` each
+        region's image-plane coordinates and ``work[5]`` each term's
+        treatment (``pwaffine._kernels.polygons.TIER_*``).  The scratch is
+        reused: copy what must outlive the next point.
+        """
+        tables = self.kernel_tables()
+        Xw = np.ascontiguousarray(np.asarray(X, float) * self.inv_noise)
+        work = _kernel._new_work(tables)
+        for i in range(Xw.shape[0]):
+            top, _ = _kernel.term_sum(Xw, i, tables, work, self.log_skip)
+            yield top, work
+
+    def polygon(self, idx, line):
+        """``(nx, ny, h)`` of term ``idx``'s standardised polygon, given ``work[2]`` of its point."""
+        k, j = divmod(idx, self.log_coef.shape[1])
+        lo, hi = self.edge_ptr[k], self.edge_ptr[k + 1]
+        return (self.nx[j, lo:hi].copy(), self.ny[j, lo:hi].copy(),
+                self.h0[j, lo:hi] + self.hw[j, lo:hi] @ line[k])
+
 
 def _posterior_factors(R, chol, means):
     """Quadratic-form and posterior factors of every (region, component); see the module docstring."""
