@@ -5,6 +5,7 @@ validates and precomputes.  This package imports nothing else of pwaffine.
 Every kernel is compiled by :func:`._jit.kernel` (or ``parallel_kernel``),
 cached on disk under a digest of all the kernel sources.
 
+* :mod:`.simd` -- elementary functions that LLVM can vectorize (exp);
 * :mod:`.special` -- erfcx, normal interval masses, truncated moments;
 * :mod:`.owens_t` -- Owen's T function with an error bound, and the Gaussian
   shadow of a line segment;

@@ -83,15 +83,23 @@ class _KernelCache(caching.FunctionCache):
     _impl_class = _KernelCacheImpl
 
 
-def _compile(fn, parallel):
-    dispatcher = nb.njit(parallel=parallel, **_OPTIONS)(fn)
+def _compile(fn, parallel, fastmath=False):
+    dispatcher = nb.njit(parallel=parallel, fastmath=fastmath, **_OPTIONS)(fn)
     dispatcher._cache = _KernelCache(dispatcher.py_func)
     return dispatcher
 
 
-def kernel(fn):
-    """Compile ``fn`` with numba (nopython, nogil, numpy error model), cached on disk."""
-    return _compile(fn, parallel=False)
+def kernel(fn=None, *, fastmath=False):
+    """Compile ``fn`` with numba (nopython, nogil, numpy error model), cached on disk.
+
+    ``fastmath`` (a set of LLVM flags, as numba's) is for the few kernels
+    whose rounding analysis allows it, such as ``{"reassoc"}`` on a sum of
+    positive terms that LLVM may then vectorize; used as
+    ``@kernel(fastmath=...)``.
+    """
+    if fn is None:
+        return functools.partial(kernel, fastmath=fastmath)
+    return _compile(fn, parallel=False, fastmath=fastmath)
 
 
 def parallel_kernel(fn):

@@ -1,0 +1,74 @@
+"""Elementary functions written so that LLVM can vectorize the loops that call them.
+
+libm's ``exp`` is an opaque call: a loop over the nodes of a quadrature rule
+that calls it runs one node at a time.  :func:`exp_lanes` is the same
+function in plain arithmetic (no branches, no calls), so LLVM's vectorizers
+evaluate several nodes per instruction (four on AVX2).
+
+Method (the textbook one): ``x = k ln2 + r`` with ``k`` the integer nearest
+``x / ln2`` (by the ``1.5 * 2^52`` rounding trick, which also leaves ``k``
+in the low bits of the sum), ``|r| <= ln2 / 2``, ``ln2`` split in two parts
+so that ``k ln2`` is exact to 2^-60; ``exp(r)`` by its Taylor polynomial of
+degree 13 (truncation below 4e-18 relative); ``2^k`` assembled from its
+exponent bits in two halves, so that results in the subnormal range round
+once more instead of failing.  Measured against numpy's ``exp`` on 2e5
+points of ``[-750, 0]``: at most 1.01 ulp for normal results
+(``tests/test_simd.py``).
+"""
+
+import math
+
+import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
+
+from ._jit import kernel
+
+__all__ = ["exp_lanes"]
+
+_LOG2E = 1.0 / math.log(2.0)
+# ln 2 = _LN2_HI + _LN2_LO, _LN2_HI with 32 significant bits: k _LN2_HI is exact for |k| < 2^20.
+_LN2_HI = 6.93147180369123816490e-01
+_LN2_LO = 1.90821492927058770002e-10
+_ROUND = 6755399441055744.0  # 1.5 * 2^52: x + _ROUND rounds x to an integer
+_ROUND_BITS = 0x4338000000000000  # the bits of _ROUND
+_TAYLOR = np.array([1.0 / math.factorial(i) for i in range(14)])
+_EXP_MIN = -746.0  # exp(-746) rounds to 0
+_EXP_MAX = 709.0
+
+
+@intrinsic
+def _bits(typingctx, x):
+    """The bits of a float64 as an int64."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+    return types.int64(types.float64), codegen
+
+
+@intrinsic
+def _from_bits(typingctx, x):
+    """The float64 whose bits are the int64 ``x``."""
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+    return types.float64(types.int64), codegen
+
+
+@kernel(fastmath={"contract"})
+def exp_lanes(x):
+    """``exp(x)`` for ``x <= 709`` (not NaN), within about 1 ulp; 0 below -746.
+
+    ``fastmath={"contract"}`` lets LLVM fuse the polynomial's multiply-adds,
+    which only removes roundings.
+    """
+    x = min(max(x, _EXP_MIN), _EXP_MAX)
+    t = x * _LOG2E + _ROUND
+    k_float = t - _ROUND
+    r = (x - k_float * _LN2_HI) - k_float * _LN2_LO
+    p = _TAYLOR[13]
+    for i in range(12, -1, -1):
+        p = p * r + _TAYLOR[i]
+    k = _bits(t) - _ROUND_BITS
+    k1 = k >> 1
+    k2 = k - k1
+    return p * _from_bits((k1 + 1023) << 52) * _from_bits((k2 + 1023) << 52)
