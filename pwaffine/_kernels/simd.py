@@ -54,12 +54,18 @@ def _from_bits(typingctx, x):
     return types.float64(types.int64), codegen
 
 
-@kernel(fastmath={"contract"})
+@kernel(fastmath={"contract"}, inline="always")
 def exp_lanes(x):
     """``exp(x)`` for ``x <= 709`` (not NaN), within about 1 ulp; 0 below -746.
 
     ``fastmath={"contract"}`` lets LLVM fuse the polynomial's multiply-adds,
-    which only removes roundings.
+    which only removes roundings.  It is inlined into its callers in numba's
+    IR (``inline="always"``): a call, which LLVM does not inline when this
+    function comes from numba's cache, would stop their loops from being
+    vectorized.  Inlined code takes the caller's fastmath flags: a caller
+    may allow ``reassoc`` (LLVM then does not fold the rounding trick away,
+    which needs ``nsz`` too; ``tests/test_owens_t.py`` checks the vectorized
+    Owen's T rule against numpy) and should allow ``contract``.
     """
     x = min(max(x, _EXP_MIN), _EXP_MAX)
     t = x * _LOG2E + _ROUND
