@@ -83,25 +83,23 @@ class _KernelCache(caching.FunctionCache):
     _impl_class = _KernelCacheImpl
 
 
-def _compile(fn, parallel, fastmath=False, inline="never"):
-    dispatcher = nb.njit(parallel=parallel, fastmath=fastmath, inline=inline, **_OPTIONS)(fn)
+def _compile(fn, parallel, fastmath=False):
+    dispatcher = nb.njit(parallel=parallel, fastmath=fastmath, **_OPTIONS)(fn)
     dispatcher._cache = _KernelCache(dispatcher.py_func)
     return dispatcher
 
 
-def kernel(fn=None, *, fastmath=False, inline="never"):
+def kernel(fn=None, *, fastmath=False):
     """Compile ``fn`` with numba (nopython, nogil, numpy error model), cached on disk.
 
-    Options, used as ``@kernel(...)``: ``fastmath`` (a set of LLVM flags, as
-    numba's) is for the few kernels whose rounding analysis allows it, such
-    as ``{"reassoc"}`` on a sum of positive terms that LLVM may then
-    vectorize; ``inline="always"`` inlines the function into its callers in
-    numba's IR, for a small function that a caller's loop must see through
-    to be vectorized (LLVM does not inline it there by itself).
+    ``fastmath`` (a set of LLVM flags, as numba's; used as
+    ``@kernel(fastmath=...)``) is for the few kernels whose rounding
+    analysis allows it, such as ``{"reassoc"}`` on a sum of positive terms,
+    which LLVM may then vectorize.
     """
     if fn is None:
-        return functools.partial(kernel, fastmath=fastmath, inline=inline)
-    return _compile(fn, parallel=False, fastmath=fastmath, inline=inline)
+        return functools.partial(kernel, fastmath=fastmath)
+    return _compile(fn, parallel=False, fastmath=fastmath)
 
 
 def parallel_kernel(fn):

@@ -73,7 +73,7 @@ def _ot_upper_tail(x):
     return 0.5 * erfcx(t) * math.exp(-t * t)
 
 
-@kernel(fastmath={"reassoc", "contract"})
+@kernel(fastmath={"reassoc"})
 def _gl_segment(q, lo, hi):
     """``(1/2pi) int_lo^hi exp(-q (1 + x^2)) / (1 + x^2) dx`` for ``0 <= lo < hi`` by 16 points, and its error bound.
 
@@ -83,9 +83,7 @@ def _gl_segment(q, lo, hi):
     returned bound adds the rounding of ``q (1 + x^2)`` (the conditioning of
     the rounded ``h``).  The nodes are summed in any order (``reassoc``: a
     sum of positive terms, whose rounding bound does not depend on the
-    order), so that LLVM evaluates several at once (:func:`~.simd.exp_lanes`,
-    inlined; ``contract`` lets it fuse multiply-adds, which only removes
-    roundings).
+    order), so that LLVM evaluates several at once (:func:`~.simd.exp_lanes`).
     """
     mid = 0.5 * (lo + hi)
     half = 0.5 * (hi - lo)

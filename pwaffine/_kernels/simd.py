@@ -21,9 +21,7 @@ import math
 import numpy as np
 from llvmlite import ir
 from numba import types
-from numba.extending import intrinsic
-
-from ._jit import kernel
+from numba.extending import intrinsic, register_jitable
 
 __all__ = ["exp_lanes"]
 
@@ -54,18 +52,17 @@ def _from_bits(typingctx, x):
     return types.float64(types.int64), codegen
 
 
-@kernel(fastmath={"contract"}, inline="always")
+@register_jitable(fastmath={"contract"})
 def exp_lanes(x):
     """``exp(x)`` for ``x <= 709`` (not NaN), within about 1 ulp; 0 below -746.
 
-    ``fastmath={"contract"}`` lets LLVM fuse the polynomial's multiply-adds,
-    which only removes roundings.  It is inlined into its callers in numba's
-    IR (``inline="always"``): a call, which LLVM does not inline when this
-    function comes from numba's cache, would stop their loops from being
-    vectorized.  Inlined code takes the caller's fastmath flags: a caller
-    may allow ``reassoc`` (LLVM then does not fold the rounding trick away,
-    which needs ``nsz`` too; ``tests/test_owens_t.py`` checks the vectorized
-    Owen's T rule against numpy) and should allow ``contract``.
+    Compiled into each caller (``register_jitable``, not a cached kernel of
+    its own), where LLVM inlines it and so can vectorize the caller's loop:
+    a cached function is linked as machine code, which LLVM cannot inline,
+    and a call stops the vectorization.  Its instructions keep their own
+    flags: ``contract`` (multiply-adds fused, which only removes roundings)
+    and nothing else, so that a caller's ``reassoc`` cannot regroup the
+    range reduction.
     """
     x = min(max(x, _EXP_MIN), _EXP_MAX)
     t = x * _LOG2E + _ROUND
