@@ -71,9 +71,10 @@ def _new_work(tables):
     max_edges = 1
     for k in range(n_regions):
         max_edges = max(max_edges, edge_ptr[k + 1] - edge_ptr[k])
-    # work[4]: the log of the pool spent so far, and the log of a term's share
-    # of the budget relative to the largest term (see _log_term_mass).
-    budget = np.array([-math.inf, _LOG_HALF_FAN_RTOL - math.log(n_terms)])
+    # work[4]: the log of the pool spent so far, and a term's share of the
+    # budget relative to the largest term, in log and linear units (see _log_term_mass).
+    log_share = _LOG_HALF_FAN_RTOL - math.log(n_terms)
+    budget = np.array([-math.inf, log_share, math.exp(log_share)])
     return (np.empty(n_terms), np.empty(n_terms), np.empty((n_regions, 2)), np.empty(max_edges),
             budget, np.zeros(n_terms, np.int8))
 
@@ -192,19 +193,24 @@ def _log_term_mass(idx, tables, work, floor, ceiling):
     pnx = nx[j, lo:lo + m]
     pny = ny[j, lo:lo + m]
     d2 = polygon_distance_sq(pnx, pny, h, m)
+    log_share = budget[1]  # the term's share, relative to the largest term so far
+    skip_below = max(floor, ceiling + log_share)
     bound = 0.0
     if d2 > 0.0:
-        # P <= Q(d) <= min(exp(-d^2/2)/2, phi(d)/d), the latter smaller beyond d^2 = 2/pi.
+        # P <= Q(d) <= exp(-d^2/2)/2, and Q(d) <= phi(d)/d, whose log is
+        # -d^2/2 - log(sqrt(2 pi)) - log(d^2)/2: first with log x >= 1 - 1/x
+        # (and >= 2 (x - 1)/(x + 1) for x >= 1), which saves the log, and with
+        # the log itself only where that decides.
         bound = -0.5 * d2 - _LOG_2
         if d2 > _TWO_OVER_PI:
-            bound = -0.5 * d2 - 0.5 * math.log(d2) - _LOG_SQRT_2PI
-    log_share = budget[1]  # the term's share, relative to the largest term so far
-    if bound < floor or bound < ceiling + log_share:
+            log_d2 = 1.0 - 1.0 / d2 if d2 < 1.0 else 2.0 * (d2 - 1.0) / (d2 + 1.0)
+            bound = min(bound, -0.5 * (d2 + log_d2) - _LOG_SQRT_2PI)
+            if bound >= skip_below and bound < skip_below + 2.0 and d2 > 1.0:
+                bound = min(bound, -0.5 * (d2 + math.log(d2)) - _LOG_SQRT_2PI)
+    if bound < skip_below:
         tier[idx] = TIER_DISTANCE
         return -math.inf
     gauss = work[0][idx]
-    top = gauss + ceiling
-    room = _LOG_HALF_FAN_RTOL + max(top, gauss + bound)
     # The fan's error is about eps (1 + h^2) times its largest shadow, that of
     # the nearest line (the mass itself may be far smaller, beyond a vertex).
     h_near = math.inf
@@ -212,21 +218,28 @@ def _log_term_mass(idx, tables, work, floor, ceiling):
         if h[e] < 0.0:
             h_near = min(h_near, -h[e])
     log_err = _LOG_EPS
+    try_fan = True
     if h_near < math.inf:
-        log_err += math.log(1.0 + h_near * h_near) - 0.5 * h_near * h_near - _LOG_2
+        log_err -= 0.5 * h_near * h_near + _LOG_2
+        # Within its share (first with log(1 + h^2) <= h, which saves the log),
+        # or within what the pool has left (rare).
+        if log_err + h_near > ceiling + log_share:
+            log_err += math.log(1.0 + h_near * h_near)
+            try_fan = log_err <= ceiling + log_share or _log_add(budget[0], gauss + log_err) <= (
+                _LOG_HALF_FAN_RTOL + gauss + max(ceiling, bound))
     refused = 0
-    if gauss + log_err <= top + log_share or _log_add(budget[0], gauss + log_err) <= room:
+    if try_fan:
         p, err = std_polygon_mass_fan(pnx, pny, h, m, ceiling + log_share + _LOG_FLOOR_SHARE)
         # Far from underflow only: there the bound covers every dropped piece.
         if p - err > FAN_MIN_MASS:
-            top = max(top, gauss + math.log(p - err))
-            log_err = gauss + math.log(err)
-            if log_err <= top + log_share:
+            # In units of exp(gauss): the largest term, this one's lower bound included.
+            top = max(math.exp(ceiling), p - err)
+            if err <= budget[2] * top:
                 tier[idx] = TIER_FAN
                 return math.log(p)  # within its share
-            spent = _log_add(budget[0], log_err)
-            if spent <= _LOG_HALF_FAN_RTOL + top:
-                budget[0] = spent
+            spent = math.exp(budget[0] - gauss) + err  # the pool, with this term's error
+            if spent <= 0.5 * FAN_RTOL * top:
+                budget[0] = gauss + math.log(spent)
                 tier[idx] = TIER_FAN
                 return math.log(p)
         refused = TIER_FAN_REFUSED
