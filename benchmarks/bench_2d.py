@@ -50,8 +50,8 @@ def classify_terms(model, X):
     """Count each kind of term, as the kernel records it, and collect the polygons whose mass it computes.
 
     The kernel writes each term's treatment to ``work[5]``
-    (``polygons.TIER_*``); a polar mass that followed a refused fan try
-    counts as polar and as "fan refused".
+    (``polygons.TIER_*``); every polar mass (loose or full) follows a fan
+    whose error did not fit, which the time of a term counts too.
     """
     model.logpdf(X[:2])
     t = model._tables
@@ -59,13 +59,10 @@ def classify_terms(model, X):
              kp.TIER_DISTANCE: "skipped (distance bound or share)",
              kp.TIER_WHOLE_PLANE: "whole plane", kp.TIER_FAN: "fan mass",
              kp.TIER_LOOSE: "loose mass", kp.TIER_FULL: "full mass"}
-    counts = dict.fromkeys(list(names.values()) + ["fan refused"], 0)
+    counts = dict.fromkeys(names.values(), 0)
     polys = {"fan mass": [], "loose mass": [], "full mass": []}
     for _, work in t.point_terms(X):
         for idx, code in enumerate(work[5]):
-            if code >= kp.TIER_FAN_REFUSED:
-                counts["fan refused"] += 1
-                code -= kp.TIER_FAN_REFUSED
             name = names[int(code)]
             counts[name] += 1
             if name in polys:
@@ -192,12 +189,13 @@ def main(quick=False, out=sys.stdout):
                      f"{seconds:.3g} s", f"{rate:.3g}", f"{1e9 * threads / rate:.0f} ns",
                      f"{per_point_tb / (seconds / len(X)):.3g}x", verdict))
         counts, polys = classify_terms(model, X[:50 if quick else 300])
-        total = sum(v for k, v in counts.items() if k != "fan refused")
+        total = sum(counts.values())
         t_full = time_masses(polys["full mass"], "full")
         t_loose = time_masses(polys["loose mass"], "loose")
         t_fan = time_masses(polys["fan mass"], "fan")
+        n_fan = counts["fan mass"] + counts["full mass"] + counts["loose mass"]  # each polar mass tried the fan
         mass_time = sum(n * t for n, t in ((counts["full mass"], t_full), (counts["loose mass"], t_loose),
-                                           (counts["fan mass"] + counts["fan refused"], t_fan)) if n)
+                                           (n_fan, t_fan)) if n)
         roof.append((f"{noise:g}",) + roofline(total, polys, threads))
         breakdown.append((f"{noise:g}",) + tuple(f"{100 * counts[k] / total:.1f}%" for k in counts)
                          + tuple("-" if math.isnan(t) else f"{1e9 * t:.0f} ns" for t in (t_fan, t_full, t_loose))

@@ -50,17 +50,14 @@ LOOSE_WINDOW = 16.0
 #: relative), the skipping threshold (exp(-40)) and the loose tier (4e-15).
 FAN_RTOL = 4e-13
 _LOG_HALF_FAN_RTOL = math.log(0.5 * FAN_RTOL)
-_LOG_EPS = math.log(2.0 ** -52)
 #: The fan drops shadow integrands below this fraction of a term's share.
 _LOG_FLOOR_SHARE = math.log(1e-3)
 
 #: How the kernel treated each term of the last point, in ``work[5]`` (for
 #: benchmarks and tests): skipped by its first bound, skipped by the distance
 #: bound or its share of the budget, a whole-plane region, a fan mass, a
-#: loose or a full polar mass; ``TIER_FAN_REFUSED`` is added when the fan was
-#: tried and its error did not fit.
+#: loose or a full polar mass (after the fan's error did not fit).
 TIER_FIRST_BOUND, TIER_DISTANCE, TIER_WHOLE_PLANE, TIER_FAN, TIER_LOOSE, TIER_FULL = range(6)
-TIER_FAN_REFUSED = 8
 
 
 @kernel
@@ -77,17 +74,6 @@ def _new_work(tables):
     budget = np.array([-math.inf, log_share, math.exp(log_share)])
     return (np.empty(n_terms), np.empty(n_terms), np.empty((n_regions, 2)), np.empty(max_edges),
             budget, np.zeros(n_terms, np.int8))
-
-
-@kernel
-def _log_add(a, b):
-    """``log(exp(a) + exp(b))``."""
-    if a == -math.inf:
-        return b
-    if b == -math.inf:
-        return a
-    top = max(a, b)
-    return top + math.log1p(math.exp(-abs(a - b)))
 
 
 @kernel
@@ -162,10 +148,10 @@ def _log_term_mass(idx, tables, work, floor, ceiling):
     ``exp(gauss) err``; it may drop shadow integrands below a thousandth of
     the term's share.  Its mass is accepted when that error fits the
     term's share or the pool (with ``top`` including this term's lower
-    bound ``gauss + log(P - err)``); all accepted terms together change the
-    density by at most ``FAN_RTOL = 4e-13`` relative.  The fan is tried
-    only when its likely ``err`` at full accuracy, ``eps (1 + h^2)`` times
-    the shadow of the nearest line, would fit.
+    bound ``gauss + log(P - err)``; compared in units of ``exp(gauss)``,
+    without logs); all accepted terms together change the density by at
+    most ``FAN_RTOL = 4e-13`` relative.  Every term not skipped tries the
+    fan first: it serves all but a few in a thousand.
 
     Terms the fan cannot serve get the polar quadrature
     (:func:`~.polygon_mass.log_std_polygon_mass_polar`).  One whose bound
@@ -211,42 +197,23 @@ def _log_term_mass(idx, tables, work, floor, ceiling):
         tier[idx] = TIER_DISTANCE
         return -math.inf
     gauss = work[0][idx]
-    # The fan's error is about eps (1 + h^2) times its largest shadow, that of
-    # the nearest line (the mass itself may be far smaller, beyond a vertex).
-    h_near = math.inf
-    for e in range(m):
-        if h[e] < 0.0:
-            h_near = min(h_near, -h[e])
-    log_err = _LOG_EPS
-    try_fan = True
-    if h_near < math.inf:
-        log_err -= 0.5 * h_near * h_near + _LOG_2
-        # Within its share (first with log(1 + h^2) <= h, which saves the log),
-        # or within what the pool has left (rare).
-        if log_err + h_near > ceiling + log_share:
-            log_err += math.log(1.0 + h_near * h_near)
-            try_fan = log_err <= ceiling + log_share or _log_add(budget[0], gauss + log_err) <= (
-                _LOG_HALF_FAN_RTOL + gauss + max(ceiling, bound))
-    refused = 0
-    if try_fan:
-        p, err = std_polygon_mass_fan(pnx, pny, h, m, ceiling + log_share + _LOG_FLOOR_SHARE)
-        # Far from underflow only: there the bound covers every dropped piece.
-        if p - err > FAN_MIN_MASS:
-            # In units of exp(gauss): the largest term, this one's lower bound included.
-            top = max(math.exp(ceiling), p - err)
-            if err <= budget[2] * top:
-                tier[idx] = TIER_FAN
-                return math.log(p)  # within its share
-            spent = math.exp(budget[0] - gauss) + err  # the pool, with this term's error
-            if spent <= 0.5 * FAN_RTOL * top:
-                budget[0] = gauss + math.log(spent)
-                tier[idx] = TIER_FAN
-                return math.log(p)
-        refused = TIER_FAN_REFUSED
+    p, err = std_polygon_mass_fan(pnx, pny, h, m, ceiling + log_share + _LOG_FLOOR_SHARE)
+    # Far from underflow only: there the bound covers every dropped piece.
+    if p - err > FAN_MIN_MASS:
+        # In units of exp(gauss): the largest term, this one's lower bound included.
+        top = max(math.exp(ceiling), p - err)
+        if err <= budget[2] * top:
+            tier[idx] = TIER_FAN
+            return math.log(p)  # within its share
+        spent = math.exp(budget[0] - gauss) + err  # the pool, with this term's error
+        if spent <= 0.5 * FAN_RTOL * top:
+            budget[0] = gauss + math.log(spent)
+            tier[idx] = TIER_FAN
+            return math.log(p)
     if bound - floor < LOOSE_WINDOW:
-        tier[idx] = TIER_LOOSE + refused
+        tier[idx] = TIER_LOOSE
         return log_std_polygon_mass_loose(pnx, pny, h, m)
-    tier[idx] = TIER_FULL + refused
+    tier[idx] = TIER_FULL
     return log_std_polygon_mass_polar(pnx, pny, h, m)
 
 
