@@ -121,6 +121,8 @@ def test_edge_shadow_with_a_floor(h, lo, width, log_floor):
 @pytest.mark.parametrize("h, lo, hi, log_floor", [
     (math.sqrt(10.0), 0.0, 1.0, -8.0),  # all of a segment below the floor
     (1.2, -0.5, 3.2, -7.0),  # Owen's identity, its segment below the floor
+    (3.0, 1.5, 3.0, -12.0),  # Gauss-Laguerre tails: the whole segment below the floor
+    (3.0, -3.0, -1.5, -20.0),  # Gauss-Laguerre tails: the far one below the floor
     (1.0, 4.0, 1e155, -math.inf),  # a fall that overflows
     (0.05, 30.0, 1e200, -math.inf),
 ])
