@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from pwaffine import ReLUNetwork, nll_surface
@@ -19,8 +19,11 @@ from pwaffine.experiments.study import global_search
 FAMILY = ["alpha1", "alpha2", "beta1", "beta2", "pi1", "pi2", "mu1", "mu2"]
 
 
-@settings(max_examples=12)
+# Most draws of the study's family are filtered out (a degenerate condition, or a
+# slice the likelihood does not move): that is the family, not a slow strategy.
+@settings(max_examples=12, suppress_health_check=[HealthCheck.filter_too_much])
 @given(st.integers(0, 2**32 - 1), st.sampled_from(FAMILY))
+@example(1023, "beta1")  # a bottom flat to rounding over 13 grid points
 def test_slice_argmin_is_the_truth(seed, short):
     truth = draw_model(np.random.default_rng(seed))
     assume(not [f for f in misspecification(truth) if "F3" not in f])  # no degeneracy
@@ -30,9 +33,14 @@ def test_slice_argmin_is_the_truth(seed, short):
     # A unit whose kink lies far outside the prior's bulk does not move the
     # likelihood at all (flat slice, no unique argmin): nothing to test then.
     assume(np.ptp(surf.values) > 1e-9)
-    assert surf.argmin[0] == pytest.approx(surf.truth[0], abs=1e-5)
+    # The bottom may be flat to rounding over several grid points, where the
+    # kink moves through prior mass below double precision (seed 1023, beta1:
+    # 13 points within 1e-13): the truth must lie within that flat bottom.
+    bottom = surf.grids[0][surf.values <= surf.min_value + 1e-13 * max(1.0, abs(surf.min_value))]
+    assert bottom.min() - 1e-5 <= surf.truth[0] <= bottom.max() + 1e-5
     assert surf.min_value == pytest.approx(surf.nll_truth, abs=1e-10)
-    assert sum(m["is_global"] for m in surf.local_minima) <= 1
+    if bottom.size == 1:
+        assert sum(m["is_global"] for m in surf.local_minima) <= 1
 
 
 def test_two_parameter_surface_and_degenerate_points():
