@@ -99,8 +99,11 @@ def _exp_many(x, out):
 def owens_t_arguments(polys):
     """The ``(h, a)`` of every Owen's T value the fan evaluates for these polygons.
 
-    ``edge_shadow`` uses one rule for a segment of one sign within ``|a| <= 1``,
-    else one value at each end; nothing for lines beyond 9.1 standard deviations.
+    Counted as the fan's classical form: one value for a segment of one sign
+    within ``|a| <= 1``, else one value at each end; nothing for lines beyond
+    9.1 standard deviations.  (``edge_shadow`` also integrates short, flat
+    segments beyond ``|a| = 1`` by one rule, and far ones as two Gauss-Laguerre
+    tails, so this counts what the classical fan needs, not ours.)
     """
     hs, as_ = [], []
     for nx, ny, h in polys:

@@ -15,7 +15,7 @@ _ULP_NORMAL = 2.0 ** -52  # relative spacing of doubles near 1
 _TINY = np.finfo(float).tiny
 
 
-@nb.njit(cache=True)
+@nb.njit  # not cached: exp_lanes is compiled into it, and numba's cache would not see simd.py change
 def _exp_many(x, out):
     for i in range(x.size):
         out[i] = exp_lanes(x[i])

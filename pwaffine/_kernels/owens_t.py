@@ -105,12 +105,14 @@ def _gl_rel_err(fall):
     random segments ``[a, a + L sqrt(1 + a^2)]``, ``L <= 1``, ``a`` in
     ``[0, 30]``, with falls ``D`` in ``[0.1, 41.4]``: 1.1e-15 at ``D <= 8``,
     1.8e-15 at ``D <= 15``, then 9.7e-14, 1.7e-12, 1.4e-11, 5.4e-11 and
-    1.1e-9 at ``D <= 20, 25, 30, 35, 41.4`` (the bound is 2 to 40 times
-    that).
+    1.1e-9 at ``D <= 20, 25, 30, 35, 41.4``.  The bound, ``4e-15
+    exp(max(0, D - 15))``, is at least twice the worst at every fall (and
+    far above it at large falls, which only the last panels of a segment
+    reach, where the integrand has fallen by 15 nats or more).
     """
     if fall <= 15.0:
         return 4e-15
-    return 2e-15 * math.exp(fall - 15.0)
+    return 4e-15 * math.exp(fall - 15.0)
 
 
 @kernel
@@ -290,7 +292,8 @@ def edge_shadow(habs, lo, hi, log_floor):
     smaller).  In this order: if the integrand falls by at most 15 nats
     across it and its far end is at most twice as far from the foot as its
     near end (so that it is no longer than its distance from the poles), it
-    is integrated directly by one rule (:func:`_ot_segment`); if its near end
+    is integrated directly (:func:`_ot_segment`: one rule if at most 1
+    long); if its near end
     lies where the integrand has fallen by ``D = s^2/2 >= _LG_MIN_D = 8``
     nats from the foot, it is the difference of the shadows beyond its
     ends, each a Gauss-Laguerre integral relative to its vertex's density;

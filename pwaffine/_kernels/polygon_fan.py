@@ -93,7 +93,6 @@ def std_polygon_mass_fan(nx, ny, h, m, log_floor):
     # One pass around the polygon, carrying each edge's end vertex to the
     # next edge as its start (as :func:`_edge_range` does, each vertex once).
     px, py = 0.0, 0.0
-    r2_min = math.inf  # the smallest squared distance of an edge's nearer end
     closed = False
     if m > 0:
         s_last = _pg_s_end(nx, ny, h, m - 1, m)
@@ -129,13 +128,9 @@ def std_polygon_mass_fan(nx, ny, h, m, log_floor):
         size += shadow
         # The shadow's own error, and the directions of its ends (a few eps of
         # angle, each carrying at most exp(-r^2/2)/2pi of mass per radian, r
-        # the distance of the nearer end: h if the segment holds the foot);
-        # all of these together at most m times the largest (one exp).
+        # the distance of the nearer end: h if the segment holds the foot).
         near = 0.0 if lo < 0.0 < hi else min(abs(lo), abs(hi))
-        err += e
-        r2_min = min(r2_min, hk * hk + near * near)
-    if r2_min < math.inf:
-        err += m * _EPS * math.exp(-0.5 * r2_min)
+        err += e + _EPS * math.exp(-0.5 * (hk * hk + near * near))
     # The rounding of the sum; on the boundary, 2m more rounded angles.
     err += (m + 1) * _EPS * size
     if boundary:

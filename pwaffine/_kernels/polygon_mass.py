@@ -406,7 +406,8 @@ def log_std_polygon_mass(nx, ny, h, n_edges):
 
     Where the fan of Owen's T values (:func:`~.polygon_fan.std_polygon_mass_fan`)
     certifies a relative error of at most ``FAN_CERTIFIED_RTOL`` (within about
-    7 standard deviations, for polygons not much thinner than their distance),
+    4.5 standard deviations, ``_FAN_MAX_D2``, for polygons not much thinner
+    than their distance),
     it is used; elsewhere the polar quadrature
     (:func:`log_std_polygon_mass_polar`).  Relative error below ~1e-13 near the
     origin; the error of the log a few ``eps d^2`` at distance ``d`` (the

@@ -148,9 +148,10 @@ def _log_term_mass(idx, tables, work, floor, ceiling):
     ``exp(gauss) err``; it may drop shadow integrands below a thousandth of
     the term's share.  Its mass is accepted when that error fits the
     term's share or the pool (with ``top`` including this term's lower
-    bound ``gauss + log(P - err)``; compared in units of ``exp(gauss)``,
-    without logs); all accepted terms together change the density by at
-    most ``FAN_RTOL = 4e-13`` relative.  Every term not skipped tries the
+    bound ``gauss + log(P - err)``; compared in units of ``exp(gauss)``, so
+    that only a spend from the pool takes an exp and a log); all accepted
+    terms together change the density by at most ``FAN_RTOL = 4e-13``
+    relative.  Every term not skipped tries the
     fan first: it serves all but a few in a thousand.
 
     Terms the fan cannot serve get the polar quadrature
@@ -185,8 +186,9 @@ def _log_term_mass(idx, tables, work, floor, ceiling):
     if d2 > 0.0:
         # P <= Q(d) <= exp(-d^2/2)/2, and Q(d) <= phi(d)/d, whose log is
         # -d^2/2 - log(sqrt(2 pi)) - log(d^2)/2: first with log x >= 1 - 1/x
-        # (and >= 2 (x - 1)/(x + 1) for x >= 1), which saves the log, and with
-        # the log itself only where that decides.
+        # (and >= 2 (x - 1)/(x + 1) for x >= 1), which saves the log; the log
+        # itself is taken only when that bound lies within 2 nats above the
+        # threshold (far out it could decide a little more often: speed only).
         bound = -0.5 * d2 - _LOG_2
         if d2 > _TWO_OVER_PI:
             log_d2 = 1.0 - 1.0 / d2 if d2 < 1.0 else 2.0 * (d2 - 1.0) / (d2 + 1.0)
