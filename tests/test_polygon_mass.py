@@ -569,9 +569,23 @@ def test_distance_bound_holds_and_is_the_distance(seed):
         # The bound used to skip terms: P <= Phi(-d) <= exp(-d^2 / 2) / 2.
         if d2 > 0:
             assert _kernels.log_std_polygon_mass(nx, ny, h, m) <= -0.5 * d2 - math.log(2) + 1e-12
-        # The distance itself, against points on a fine boundary sample.
         inside = np.all(h >= 0)
         assert (d2 == 0.0) == inside
+        if not inside:
+            assert d2 == pytest.approx(_brute_distance_sq(nx, ny, h), rel=1e-9, abs=1e-12)
+
+
+def _brute_distance_sq(nx, ny, h):
+    """Squared distance from the origin to a convex polygon: the nearest feasible foot or vertex."""
+    normals = np.column_stack([nx, ny])
+    candidates = [hk * n for n, hk in zip(normals, h)]
+    for i in range(len(h)):
+        for j in range(i + 1, len(h)):
+            matrix = normals[[i, j]]
+            if abs(np.linalg.det(matrix)) > 1e-12:
+                candidates.append(np.linalg.solve(matrix, h[[i, j]]))
+    feasible = [c for c in candidates if np.all(normals @ c <= h + 1e-9 * (1.0 + np.abs(h)))]
+    return min(float(c @ c) for c in feasible)
 
 
 @pytest.mark.parametrize("shift", [0.0, 2.0, 6.0, 25.0])

@@ -125,6 +125,18 @@ def polygon_distance_sq(nx, ny, h, m):
     for k in range(m):
         if h[k] < -_PG_TINY_H:
             inside = False
-            sc = min(max(0.0, _pg_s_start(nx, ny, h, k, m)), _pg_s_end(nx, ny, h, k, m))
+            # The foot s = 0 clamped to the edge.  s_end has the sign of
+            # h_k1 - h_k cos (and s_start that of h_k cos - h_km, with the
+            # previous turn), so the divisions are made only where the clamp
+            # binds (a sign that rounds the other way leaves |s| ~ eps).
+            sc = 0.0
+            k1, cs, sn = _pg_corner(nx, ny, k, m)
+            if sn > 0.0 and h[k1] - h[k] * cs < 0.0:
+                sc = _pg_s_end(nx, ny, h, k, m)
+            else:
+                km = k - 1 if k > 0 else m - 1
+                _, cs, sn = _pg_corner(nx, ny, km, m)
+                if sn > 0.0 and h[k] * cs - h[km] > 0.0:
+                    sc = _pg_s_start(nx, ny, h, k, m)
             d2 = min(d2, h[k] * h[k] + sc * sc)
     return 0.0 if inside else d2
