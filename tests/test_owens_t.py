@@ -200,3 +200,26 @@ def test_gl_segment_is_the_rule_it_states():
             worst = max(worst, abs(value / want - 1.0))
             assert err >= 4e-15 * value
     assert worst <= 2e-15
+
+
+@pytest.mark.parametrize("fall", [2.0, 8.0, 12.0, 13.0, 14.0, 15.0, 18.0, 25.0])
+@pytest.mark.parametrize("a, length", [(0.0, 1.0), (0.0, 0.9), (0.4, 0.6), (3.0, 1.0), (0.05, 0.95)])
+def test_gl_rule_within_its_envelope(fall, a, length):
+    """The 16-point rule's own error (nodes summed in 40 digits) is within ``_gl_rel_err``.
+
+    The worst shapes: a segment from the foot as long as its distance from
+    the poles (``a = 0``, ``length = 1``); a 15-nat fall there has 8.9e-15.
+    """
+    from pwaffine._kernels.owens_t import _OT_W, _OT_X, _gl_rel_err
+
+    with mp.workdps(40):
+        b = a + length * math.sqrt(1.0 + a * a)
+        q = mp.mpf(fall) / ((mp.mpf(b) - a) * (mp.mpf(b) + a))
+        mid, half = (mp.mpf(a) + b) / 2, (mp.mpf(b) - a) / 2
+
+        def f(x):  # scaled by the value at a, so that mpmath's absolute tolerance is relative
+            return mp.exp(-q * (x * x - a * a)) / (1 + x * x)
+
+        rule = half * mp.fsum(mp.mpf(w) * f(mid + half * mp.mpf(x)) for x, w in zip(_OT_X, _OT_W))
+        exact = mp.quad(f, mp.linspace(a, b, 17))
+        assert float(abs(rule / exact - 1)) <= _gl_rel_err(fall)
