@@ -46,30 +46,34 @@ def _pg_corner(nx, ny, k, m):
 
 
 @kernel
-def _pg_s_end(nx, ny, h, k, m):
-    """Coordinate along edge ``k`` (direction ``(-ny, nx)``) of its end; ``inf`` if unbounded.
+def _pg_s_turn(h_from, h_to, cs, sn):
+    """Coordinate along the line at ``h_from`` where the line at ``h_to``, a turn ``(cs, sn)`` on (``sn > 0``), meets it.
 
-    ``(h_k1 - h_k cos)/sin``; for a small turn written as
-    ``(h_k1 - h_k)/sin + h_k sin/(1 + cos)`` to avoid cancelling ``h_k cos``.
+    ``(h_to - h_from cos)/sin``; for a small turn written as
+    ``(h_to - h_from)/sin + h_from sin/(1 + cos)`` to avoid cancelling ``h_from cos``.
     """
+    if cs > 0.0:
+        return (h_to - h_from) / sn + h_from * sn / (1.0 + cs)
+    return (h_to - h_from * cs) / sn
+
+
+@kernel
+def _pg_s_end(nx, ny, h, k, m):
+    """Coordinate along edge ``k`` (direction ``(-ny, nx)``) of its end; ``inf`` if unbounded."""
     k1, cs, sn = _pg_corner(nx, ny, k, m)
     if not sn > 0.0:
         return math.inf
-    if cs > 0.0:
-        return (h[k1] - h[k]) / sn + h[k] * sn / (1.0 + cs)
-    return (h[k1] - h[k] * cs) / sn
+    return _pg_s_turn(h[k], h[k1], cs, sn)
 
 
 @kernel
 def _pg_s_start(nx, ny, h, k, m):
-    """Coordinate along edge ``k`` of its start; ``-inf`` if unbounded (see :func:`_pg_s_end`)."""
+    """Coordinate along edge ``k`` of its start; ``-inf`` if unbounded (the end seen backwards)."""
     km = k - 1 if k > 0 else m - 1
     _, cs, sn = _pg_corner(nx, ny, km, m)
     if not sn > 0.0:
         return -math.inf
-    if cs > 0.0:
-        return (h[k] - h[km]) / sn - h[k] * sn / (1.0 + cs)
-    return (h[k] * cs - h[km]) / sn
+    return -_pg_s_turn(h[k], h[km], cs, sn)
 
 
 @kernel
@@ -132,11 +136,11 @@ def polygon_distance_sq(nx, ny, h, m):
             sc = 0.0
             k1, cs, sn = _pg_corner(nx, ny, k, m)
             if sn > 0.0 and h[k1] - h[k] * cs < 0.0:
-                sc = _pg_s_end(nx, ny, h, k, m)
+                sc = _pg_s_turn(h[k], h[k1], cs, sn)
             else:
                 km = k - 1 if k > 0 else m - 1
                 _, cs, sn = _pg_corner(nx, ny, km, m)
                 if sn > 0.0 and h[k] * cs - h[km] > 0.0:
-                    sc = _pg_s_start(nx, ny, h, k, m)
+                    sc = -_pg_s_turn(h[k], h[km], cs, sn)
             d2 = min(d2, h[k] * h[k] + sc * sc)
     return 0.0 if inside else d2
