@@ -277,6 +277,15 @@ def _tail_shadow(habs, s):
 
 
 @kernel
+def _tail_shadow_upper(habs, s):
+    """An upper bound on :func:`_tail_shadow`'s ``G``: its integrand at ``w = 0``, ``h / ((h^2 + s^2) s)``.
+
+    The integrand's factor beside ``exp(-w)`` decreases in ``w``, and ``exp(-w)`` integrates to 1.
+    """
+    return habs / ((habs * habs + s * s) * s)
+
+
+@kernel
 def edge_shadow(habs, lo, hi, log_floor):
     """``T(h, hi) - T(h, lo)`` for ``lo <= hi`` (the Gaussian shadow of a segment of a line), and its error bound.
 
@@ -321,10 +330,9 @@ def edge_shadow(habs, lo, hi, log_floor):
         near = q * a * a  # s^2 / 2 at the near end
         if near >= _LG_MIN_D:
             scale = math.exp(-q - near) * _OT_INV_2PI
-            # G(s) <= h / ((h^2 + s^2) s) (the integrand at w = 0 times int exp(-w)):
-            # a shadow beyond s whose bound is below the floor is dropped, bound and all.
+            # A shadow beyond s whose bound is below the floor is dropped, bound and all.
             if -q - near < log_floor:
-                upper = scale * habs / ((habs * habs + 2.0 * near) * a * habs)
+                upper = scale * _tail_shadow_upper(habs, a * habs)
                 if upper < math.exp(log_floor):
                     return 0.0, upper
             g_a, rel_a = _tail_shadow(habs, a * habs)
@@ -333,10 +341,8 @@ def edge_shadow(habs, lo, hi, log_floor):
             dropped = 0.0
             if b < math.inf:
                 if -q - near - fall < log_floor:
-                    dropped = scale * math.exp(-fall) * habs / ((habs * habs + 2.0 * (near + fall)) * b * habs)
-                if dropped > 0.0 and dropped < math.exp(log_floor):
-                    pass
-                else:
+                    dropped = scale * math.exp(-fall) * _tail_shadow_upper(habs, b * habs)
+                if not 0.0 < dropped < math.exp(log_floor):
                     dropped = 0.0
                     g_b, rel_b = _tail_shadow(habs, b * habs)
                     g_b *= math.exp(-fall)
