@@ -6,6 +6,8 @@ Every kernel is compiled by :func:`._jit.kernel` (or ``parallel_kernel``),
 cached on disk under a digest of all the kernel sources.
 
 * :mod:`.simd` -- elementary functions that LLVM can vectorize (exp);
+* :mod:`.views` -- array views without an owner, for loops that bind many
+  arrays per step (numba's reference counts are atomic);
 * :mod:`.special` -- erfcx, normal interval masses, truncated moments;
 * :mod:`.owens_t` -- Owen's T function with an error bound, and the Gaussian
   shadow of a line segment;

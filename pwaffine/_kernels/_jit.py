@@ -83,23 +83,31 @@ class _KernelCache(caching.FunctionCache):
     _impl_class = _KernelCacheImpl
 
 
-def _compile(fn, parallel, fastmath=False):
-    dispatcher = nb.njit(parallel=parallel, fastmath=fastmath, **_OPTIONS)(fn)
+def _compile(fn, parallel, fastmath=False, inline=False):
+    dispatcher = nb.njit(parallel=parallel, fastmath=fastmath, inline="always" if inline else "never",
+                         **_OPTIONS)(fn)
     dispatcher._cache = _KernelCache(dispatcher.py_func)
     return dispatcher
 
 
-def kernel(fn=None, *, fastmath=False):
+def kernel(fn=None, *, fastmath=False, inline=False):
     """Compile ``fn`` with numba (nopython, nogil, numpy error model), cached on disk.
 
     ``fastmath`` (a set of LLVM flags, as numba's; used as
     ``@kernel(fastmath=...)``) is for the few kernels whose rounding
     analysis allows it, such as ``{"reassoc"}`` on a sum of positive terms,
     which LLVM may then vectorize.
+
+    ``inline=True`` has numba inline ``fn`` into each jitted caller
+    (``inline="always"``, before LLVM sees the code).  Otherwise LLVM
+    decides, and only for a callee compiled in the same process: one loaded
+    from the cache is machine code, which it cannot inline.  For a step
+    that a loop calls once per term with the ``tables`` and ``work`` tuples
+    (two dozen array structures passed by value).
     """
     if fn is None:
-        return functools.partial(kernel, fastmath=fastmath)
-    return _compile(fn, parallel=False, fastmath=fastmath)
+        return functools.partial(kernel, fastmath=fastmath, inline=inline)
+    return _compile(fn, parallel=False, fastmath=fastmath, inline=inline)
 
 
 def parallel_kernel(fn):

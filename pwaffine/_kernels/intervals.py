@@ -27,6 +27,7 @@ import numpy as np
 from ._jit import kernel, parallel_kernel
 from .special import log_interval_mass, truncated_moments
 from .terms import CHUNK, distance_sq, make_density_kernels
+from .views import borrowed, keep_alive
 
 __all__ = ["logpdf_parallel", "logpdf_serial", "score_parallel"]
 
@@ -125,9 +126,11 @@ def score_parallel(
     n_chunks = (n_samples + CHUNK - 1) // CHUNK
     for chunk in nb.prange(n_chunks):
         work = _new_work(tables)
+        tables_view = borrowed(tables)  # see .views
+        work_view = borrowed(work)
         gauss, term, line = work
         for i in range(chunk * CHUNK, min(n_samples, (chunk + 1) * CHUNK)):
-            top, total = term_sum(X, i, tables, work, log_skip)
+            top, total = term_sum(X, i, tables_view, work_view, log_skip)
             lp = top + math.log(total)
             log_p[i] = lp
             d_weight[i, :] = 0.0
@@ -172,4 +175,4 @@ def score_parallel(
                     value = (log_shape[k, j] - 0.5 * (d + q * q)
                              + log_interval_mass(lo_std[k, j] - shift, hi_std[k, j] - shift))
                     d_weight[i, j] += math.exp(value - lp)
-
+        keep_alive(work)  # the owner of work_view lives until here

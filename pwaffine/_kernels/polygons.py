@@ -33,6 +33,7 @@ from .polygon_geometry import polygon_distance_sq
 from .polygon_mass import log_std_polygon_mass, log_std_polygon_mass_loose, log_std_polygon_mass_polar
 from .polygon_moments import conditional_moments
 from .terms import CHUNK, distance_sq, make_density_kernels
+from .views import borrowed, keep_alive
 
 __all__ = ["logpdf_parallel", "logpdf_serial", "score_parallel", "term_sum"]
 
@@ -125,7 +126,7 @@ def _polygon_h(tables, work, k, j):
     return m
 
 
-@kernel
+@kernel(inline=True)
 def _log_term_mass(idx, tables, work, floor, ceiling):
     """The term's polygon mass, at the accuracy its share of the density needs.
 
@@ -262,9 +263,11 @@ def score_parallel(
     n_chunks = (n_samples + CHUNK - 1) // CHUNK
     for chunk in nb.prange(n_chunks):
         work = _new_work(tables)
+        tables_view = borrowed(tables)  # see .views
+        work_view = borrowed(work)
         gauss, term, line, h = work[0], work[1], work[2], work[3]
         for i in range(chunk * CHUNK, min(n_samples, (chunk + 1) * CHUNK)):
-            top, total = term_sum(X, i, tables, work, log_skip)
+            top, total = term_sum(X, i, tables_view, work_view, log_skip)
             lp = top + math.log(total)
             log_p[i] = lp
             d_weight[i] = 0.0
@@ -279,7 +282,7 @@ def score_parallel(
                 k = idx // n_components
                 j = idx - k * n_components
                 resp = math.exp(term[idx] - lp)
-                m = _polygon_h(tables, work, k, j)
+                m = _polygon_h(tables_view, work_view, k, j)
                 u1x, u1y, u2xx, u2xy, u2yy = 0.0, 0.0, 1.0, 0.0, 1.0
                 if m > 0:
                     lo = edge_ptr[k]
@@ -346,8 +349,9 @@ def score_parallel(
                     y1 = white[k, j, 1, 0] * v0 + white[k, j, 1, 1] * v1
                     value = log_shape[k, j] - 0.5 * (distance_sq(X, i, offset, perp, k)
                                                      + y0 * y0 + y1 * y1)
-                    m = _polygon_h(tables, work, k, j)
+                    m = _polygon_h(tables_view, work_view, k, j)
                     if m > 0:
                         lo = edge_ptr[k]
                         value += log_std_polygon_mass(nx[j, lo:lo + m], ny[j, lo:lo + m], h, m)
                     d_weight[i, j] += math.exp(value - lp)
+        keep_alive(work)  # the owner of work_view lives until here

@@ -49,6 +49,7 @@ import types
 import numba as nb
 
 from ._jit import kernel, parallel_kernel
+from .views import borrowed, keep_alive
 
 __all__ = ["CHUNK", "distance_sq", "make_density_kernels", "sum_exp"]
 
@@ -122,9 +123,14 @@ def _term_sum(X, i, tables, work, log_skip):
 
 def _logpdf_range(X, tables, log_const, log_skip, out, start, stop):
     work = new_work(tables)  # noqa: F821
+    # The term loop binds a dozen arrays per term: views without an owner
+    # spare it atomic reference counts (see .views).
+    tables_view = borrowed(tables)
+    work_view = borrowed(work)
     for i in range(start, stop):
-        top, total = term_sum(X, i, tables, work, log_skip)  # noqa: F821
+        top, total = term_sum(X, i, tables_view, work_view, log_skip)  # noqa: F821
         out[i] = log_const + top + math.log(total) if top > -math.inf else -math.inf
+    keep_alive(work)  # the owner of work_view lives until here
 
 
 def _logpdf_serial(X, tables, log_const, log_skip, out):
