@@ -42,10 +42,10 @@ kind):
 
 Terms are numbered ``idx = k * n_components + j``.
 
-The log-density kernels pass ``tables`` and ``work`` to these functions as
-views without an owner (:func:`~.views.borrowed`), which spares the term
-loop numba's atomic reference counts: the functions may read and write the
-arrays but must not keep them (no view may be returned or stored).
+The log-density and score kernels pass ``tables`` and ``work`` to these
+functions as views without an owner (:func:`~.views.borrowed`), which spares
+the term loop numba's atomic reference counts: the functions may read and
+write the arrays but must not keep them (no view may be returned or stored).
 """
 
 import math
