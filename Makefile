@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check
 export MPLBACKEND := Agg
 
-.PHONY: install install-test test bench bench-quick figure1 study hierarchy samples pinwheel parallelograms digits clean
+.PHONY: install install-test test bench bench-quick profile figure1 study hierarchy samples pinwheel parallelograms digits clean
 
 ## Runtime install (numpy, scipy, numba, matplotlib + pwaffine, editable).
 $(VENV)/.runtime: setup.cfg pyproject.toml
@@ -75,6 +75,12 @@ bench: $(VENV)/.test
 
 bench-quick: $(VENV)/.test
 	$(PY) benchmarks/run.py --quick
+
+## Where the 2-D log-density's time goes, function by function (needs Linux perf; NOISE=1 for
+## another noise level). Developers' tool: compiles into an empty numba cache of its own.
+NOISE ?= 0.2
+profile: $(VENV)/.test
+	$(PY) benchmarks/profile_2d.py --noise $(NOISE)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis results

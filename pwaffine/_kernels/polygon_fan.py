@@ -94,6 +94,9 @@ def std_polygon_mass_fan(nx, ny, h, m, log_floor):
     # next edge as its start (as :func:`_edge_range` does, each vertex once).
     px, py = 0.0, 0.0
     closed = False
+    # The nearest end of any edge with a shadow, and how many there are (see below).
+    r2_min = math.inf
+    n_shadows = 0
     if m > 0:
         s_last = _pg_s_end(nx, ny, h, m - 1, m)
         closed = s_last < math.inf
@@ -126,11 +129,16 @@ def std_polygon_mass_fan(nx, ny, h, m, log_floor):
         else:
             total += shadow
         size += shadow
-        # The shadow's own error, and the directions of its ends (a few eps of
-        # angle, each carrying at most exp(-r^2/2)/2pi of mass per radian, r
-        # the distance of the nearer end: h if the segment holds the foot).
+        err += e
+        # The directions of the shadow's ends are a few eps of angle off, each
+        # carrying at most exp(-r^2/2)/2pi of mass per radian, r the distance
+        # of the segment's nearer end (h if the segment holds the foot); one
+        # exp for all edges, at the nearest r.
         near = 0.0 if lo < 0.0 < hi else min(abs(lo), abs(hi))
-        err += e + _EPS * math.exp(-0.5 * (hk * hk + near * near))
+        r2_min = min(r2_min, hk * hk + near * near)
+        n_shadows += 1
+    if n_shadows > 0:
+        err += n_shadows * _EPS * math.exp(-0.5 * r2_min)
     # The rounding of the sum; on the boundary, 2m more rounded angles.
     err += (m + 1) * _EPS * size
     if boundary:

@@ -9,7 +9,9 @@ Method (the textbook one): ``x = k ln2 + r`` with ``k`` the integer nearest
 ``x / ln2`` (by the ``1.5 * 2^52`` rounding trick, which also leaves ``k``
 in the low bits of the sum), ``|r| <= ln2 / 2``, ``ln2`` split in two parts
 so that ``k ln2`` is exact to 2^-60; ``exp(r)`` by its Taylor polynomial of
-degree 13 (truncation below 4e-18 relative); ``2^k`` assembled from its
+degree 13 (truncation below 4e-18 relative), its terms of degree 2 and up by
+Estrin's scheme and the last two steps by Horner's (see :func:`exp_lanes`);
+``2^k`` assembled from its
 exponent bits in two halves, so that results in the subnormal range round
 once more instead of failing.  Measured against numpy's ``exp`` on 2e5
 points of ``[-750, 0]``: at most 1.01 ulp for normal results
@@ -68,9 +70,20 @@ def exp_lanes(x):
     t = x * _LOG2E + _ROUND
     k_float = t - _ROUND
     r = (x - k_float * _LN2_HI) - k_float * _LN2_LO
-    p = _TAYLOR[13]
-    for i in range(12, -1, -1):
-        p = p * r + _TAYLOR[i]
+    # The terms of degree 2 to 13 by Estrin's scheme (pairs, then powers of
+    # r^2): six dependent multiply-adds instead of Horner's thirteen.  A
+    # quadrature rule that cannot overlap its exps with other work waits for
+    # them (a 16-point Owen's T rule: 43 -> 37 ns when each depends on the
+    # last).  The last two steps are Horner's and set the rounding; the
+    # rest's rounding is scaled by r^2 <= 0.12 (the same 1 ulp against
+    # numpy's exp, 0.84 ulp against 40 digits, as Horner's 0.82).
+    r2 = r * r
+    r4 = r2 * r2
+    r8 = r4 * r4
+    high = (((_TAYLOR[2] + _TAYLOR[3] * r) + (_TAYLOR[4] + _TAYLOR[5] * r) * r2)
+            + ((_TAYLOR[6] + _TAYLOR[7] * r) + (_TAYLOR[8] + _TAYLOR[9] * r) * r2) * r4
+            + ((_TAYLOR[10] + _TAYLOR[11] * r) + (_TAYLOR[12] + _TAYLOR[13] * r) * r2) * r8)
+    p = (high * r + _TAYLOR[1]) * r + _TAYLOR[0]
     k = _bits(t) - _ROUND_BITS
     k1 = k >> 1
     k2 = k - k1
