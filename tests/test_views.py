@@ -53,3 +53,53 @@ def test_borrowed_refuses_what_is_not_a_tuple_of_arrays():
 
     with pytest.raises(numba.core.errors.TypingError, match="borrowed"):
         bad(np.zeros(2))
+
+
+def test_a_borrowed_view_cannot_be_returned_to_python():
+    @numba.njit
+    def leak(x):
+        return borrowed((x,))[0]
+
+    with pytest.raises(TypeError, match="no owner"):
+        leak(np.zeros(2))
+
+
+
+def test_the_density_term_loop_takes_no_reference_counts():
+    """The 2-D term loop, run on borrowed views, has no ``NRT_incref``/``NRT_decref`` call left.
+
+    Views with a null owner alone leave the calls (each tests a pointer and
+    returns; 32 and 68 call sites in this loop): with the :class:`BorrowedArray`
+    type numba emits none, which took noise 0.2 from 161 to 143 ns per term.
+    The loop is compiled afresh here (a kernel loaded from the cache has no
+    LLVM IR to read).
+    """
+    from pwaffine import GaussianMixture, PushforwardModel, ReLUNetwork
+    from pwaffine._kernels import polygons
+
+    prior = GaussianMixture([0.4, 0.6], [[-1.0, 0.5], [0.5, 0.0]], [0.3 * np.eye(2), [[0.5, 0.1], [0.1, 0.4]]])
+    model = PushforwardModel(prior, ReLUNetwork.random([2, 4, 3], rng=1), 0.3)
+    X = model.sample(3, rng=2)
+    model.logpdf(X)
+    tables = model._tables.kernel_tables()
+    Xw = np.ascontiguousarray(X * model._tables.inv_noise)
+    fresh = numba.njit(error_model="numpy")(polygons.term_sum.py_func)
+
+    @numba.njit
+    def run(X, tables, work, log_skip):
+        top, total = fresh(X, 0, borrowed(tables), borrowed(work), log_skip)
+        keep_alive(work)
+        return top, total
+
+    work = polygons._new_work(tables)
+    top, total = run(Xw, tables, work, model._tables.log_skip)
+    assert top == polygons.term_sum(Xw, 0, tables, polygons._new_work(tables), model._tables.log_skip)[0]
+    fresh(Xw, 0, tables, polygons._new_work(tables), model._tables.log_skip)  # owned arrays, for contrast
+    calls = {}
+    for signature in fresh.signatures:
+        body = fresh.inspect_llvm(signature).split("define ", 2)[1]  # the loop, not its Python wrapper
+        key = "borrowed" if all("borrowed" in str(t) for t in signature[2]) else "owned"
+        calls[key] = [line.strip() for line in body.splitlines() if "call" in line and "@NRT_" in line]
+    # Only the point array X, an owned argument, is counted: once on entry, once on exit.
+    assert len(calls["borrowed"]) <= 2 and all("%arg.X" in line for line in calls["borrowed"]), calls["borrowed"]
+    assert len(calls["owned"]) > 20  # the same loop on owned arrays: the test can tell them apart
