@@ -33,7 +33,7 @@ import math
 import numpy as np
 
 from ._jit import kernel
-from .simd import exp_lanes
+from .simd import exp_lanes, inverse_sqrt_sum
 from .special import erfcx
 
 __all__ = ["OWENS_T_ABS_ERR", "edge_shadow", "owens_t", "owens_t_err"]
@@ -56,6 +56,8 @@ _OT_INV_SQRT2 = 1.0 / math.sqrt(2.0)
 # Gauss-Laguerre for the shadow beyond a vertex far from the foot (see _tail_shadow).
 _LG_N = 12
 _LG_W, _LG_L = np.polynomial.laguerre.laggauss(_LG_N)
+# sum_i L_i / ((r2 + 2 W_i) sqrt(c + 2 W_i)), four nodes per instruction.
+_lg_sum = inverse_sqrt_sum(2.0 * _LG_W, _LG_L)
 # Below this D = s^2/2 the Laguerre rule is less accurate than the T difference.
 _LG_MIN_D = 8.0
 _OT_EPS = 2.0 ** -53
@@ -246,7 +248,7 @@ def owens_t(h, a):
     return owens_t_err(h, a)[0]
 
 
-@kernel(fastmath={"reassoc"})
+@kernel
 def _tail_shadow(habs, s):
     """``G`` with ``R = exp(-(h^2 + s^2)/2) G / 2pi`` the shadow beyond ``s > 0``, and ``G``'s relative error.
 
@@ -261,9 +263,7 @@ def _tail_shadow(habs, s):
     """
     c = s * s
     r2 = habs * habs + c
-    acc = 0.0
-    for i in range(_LG_N):
-        acc += _LG_L[i] / ((r2 + 2.0 * _LG_W[i]) * math.sqrt(c + 2.0 * _LG_W[i]))
+    acc = _lg_sum(r2, c)
     d = 0.5 * c
     if d > 32.0:
         rel = 2e-15

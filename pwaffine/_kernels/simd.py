@@ -23,9 +23,10 @@ import math
 import numpy as np
 from llvmlite import ir
 from numba import types
+from numba.core import cgutils
 from numba.extending import intrinsic, register_jitable
 
-__all__ = ["exp_lanes"]
+__all__ = ["exp_lanes", "inverse_sqrt_sum"]
 
 _LOG2E = 1.0 / math.log(2.0)
 # ln 2 = _LN2_HI + _LN2_LO, _LN2_HI with 32 significant bits: k _LN2_HI is exact for |k| < 2^20.
@@ -88,3 +89,51 @@ def exp_lanes(x):
     k1 = k >> 1
     k2 = k - k1
     return p * _from_bits((k1 + 1023) << 52) * _from_bits((k2 + 1023) << 52)
+
+
+_LANES = 4
+
+
+def inverse_sqrt_sum(shifts, weights):
+    """An intrinsic ``f(a, b) = sum_i weights[i] / ((a + shifts[i]) sqrt(b + shifts[i]))``, four terms per instruction.
+
+    For a rule whose nodes enter as constant shifts (a Gauss-Laguerre tail,
+    :func:`~.owens_t._tail_shadow`).  LLVM does not vectorize such a loop by
+    itself: numba's ``math.sqrt`` is a call of libm's ``sqrt`` (which may set
+    ``errno``), and its cost model keeps short loops of divisions scalar.
+    Here the loop is written as vector instructions (``<4 x double>``,
+    ``llvm.sqrt``, ``fdiv``, each correctly rounded; no reassociation within a
+    term), the lanes summed at the end: only the order of the sum differs
+    from a plain loop.  Callers pass ``b + shifts[i] >= 0`` and
+    ``(a + shifts[i]) sqrt(b + shifts[i]) > 0``.  The number of terms must be
+    a multiple of 4.
+    """
+    shifts = [float(v) for v in shifts]
+    weights = [float(v) for v in weights]
+    if len(shifts) != len(weights) or len(shifts) % _LANES:
+        raise ValueError(f"shifts and weights need one length, a multiple of {_LANES}")
+    vec = ir.VectorType(ir.DoubleType(), _LANES)
+    i32 = ir.IntType(32)
+
+    def splat(builder, x):
+        v = builder.insert_element(ir.Constant(vec, ir.Undefined), x, ir.Constant(i32, 0))
+        return builder.shuffle_vector(v, v, ir.Constant(ir.VectorType(i32, _LANES), [0] * _LANES))
+
+    @intrinsic
+    def lane_sum(typingctx, a, b):
+        def codegen(context, builder, signature, args):
+            sqrt = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vec, [vec]),
+                                                  "llvm.sqrt.v4f64")
+            av, bv = splat(builder, args[0]), splat(builder, args[1])
+            acc = ir.Constant(vec, [0.0] * _LANES)
+            for lo in range(0, len(shifts), _LANES):
+                shift = ir.Constant(vec, shifts[lo:lo + _LANES])
+                weight = ir.Constant(vec, weights[lo:lo + _LANES])
+                den = builder.fmul(builder.fadd(av, shift),
+                                   builder.call(sqrt, [builder.fadd(bv, shift)]))
+                acc = builder.fadd(acc, builder.fdiv(weight, den))
+            lanes = [builder.extract_element(acc, ir.Constant(i32, t)) for t in range(_LANES)]
+            return builder.fadd(builder.fadd(lanes[0], lanes[1]), builder.fadd(lanes[2], lanes[3]))
+        return types.float64(types.float64, types.float64), codegen
+
+    return lane_sum
