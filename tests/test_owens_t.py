@@ -178,11 +178,10 @@ def test_error_bound_is_relative_in_the_tail():
 
 
 def test_gl_segment_is_the_rule_it_states():
-    """``_gl_segment`` (vectorized, ``exp_lanes`` inlined under ``reassoc``) equals its rule evaluated by numpy.
+    """``_gl_segment`` (vector instructions, :func:`~pwaffine._kernels.simd.gauss_cauchy_sum`) equals its rule evaluated by numpy.
 
-    Guards the branch-free exp against an optimizer that would reassociate
-    its range reduction in the vectorized loop: with exponents down to -700
-    that would cost 1e-13 relative.
+    Guards the vector exp's range reduction: regrouped, with exponents down
+    to -700, it would cost 1e-13 relative.
     """
     from pwaffine._kernels.owens_t import _OT_W, _OT_X, _gl_segment
 

@@ -33,7 +33,7 @@ import math
 import numpy as np
 
 from ._jit import kernel
-from .simd import exp_lanes, inverse_sqrt_sum
+from .simd import gauss_cauchy_sum, inverse_sqrt_sum
 from .special import erfcx
 
 __all__ = ["OWENS_T_ABS_ERR", "edge_shadow", "owens_t", "owens_t_err"]
@@ -46,6 +46,8 @@ OWENS_T_ABS_ERR = 2e-16
 _OT_N = 16
 _OT_X, _OT_W = np.polynomial.legendre.leggauss(_OT_N)
 _OT_INV_2PI = 1.0 / (2.0 * math.pi)
+# sum_i W_i exp(-q y_i) / y_i, y_i = 1 + (mid + half X_i)^2, four nodes per instruction.
+_gl_rule = gauss_cauchy_sum(_OT_X, _OT_W)
 # A segment's integrand is dropped where it has fallen by more than this
 # many nats from its largest value (exp(-41.4) < 1.1e-18).
 _OT_FALL_MAX = 41.4
@@ -75,7 +77,7 @@ def _ot_upper_tail(x):
     return 0.5 * erfcx(t) * math.exp(-t * t)
 
 
-@kernel(fastmath={"reassoc"})
+@kernel
 def _gl_segment(q, lo, hi):
     """``(1/2pi) int_lo^hi exp(-q (1 + x^2)) / (1 + x^2) dx`` for ``0 <= lo < hi`` by 16 points, and its error bound.
 
@@ -83,17 +85,13 @@ def _gl_segment(q, lo, hi):
     (``hi - lo <= sqrt(1 + lo^2)``).  The rule's relative error is then at
     most :func:`_gl_rel_err` of the fall ``D = q (hi^2 - lo^2)``; the
     returned bound adds the rounding of ``q (1 + x^2)`` (the conditioning of
-    the rounded ``h``).  The nodes are summed in any order (``reassoc``: a
-    sum of positive terms, whose rounding bound does not depend on the
-    order), so that LLVM evaluates several at once (:func:`~.simd.exp_lanes`).
+    the rounded ``h``).  The nodes are evaluated four per instruction
+    (:func:`~.simd.gauss_cauchy_sum`; a sum of positive terms, whose
+    rounding bound does not depend on the order).
     """
     mid = 0.5 * (lo + hi)
     half = 0.5 * (hi - lo)
-    acc = 0.0
-    for i in range(_OT_N):
-        x = mid + half * _OT_X[i]
-        y = 1.0 + x * x
-        acc += _OT_W[i] * exp_lanes(-q * y) / y
+    acc = _gl_rule(q, mid, half)
     value = half * acc * _OT_INV_2PI
     fall = q * (hi - lo) * (hi + lo)
     return value, (_gl_rel_err(fall) + 4.0 * _OT_EPS * (2.0 + q * (1.0 + hi * hi))) * value

@@ -1,21 +1,36 @@
-"""Elementary functions written so that LLVM can vectorize the loops that call them.
+"""Quadrature sums written as vector instructions, four float64 lanes at a time, and the exp they use.
 
-libm's ``exp`` is an opaque call: a loop over the nodes of a quadrature rule
-that calls it runs one node at a time.  :func:`exp_lanes` is the same
-function in plain arithmetic (no branches, no calls), so LLVM's vectorizers
-evaluate several nodes per instruction (four on AVX2).
+A quadrature rule's nodes are independent, so a processor can evaluate four
+at once (AVX2).  LLVM does that by itself only sometimes: libm's ``exp`` and
+``sqrt`` are opaque calls to it, and its cost model keeps short loops of
+divisions scalar (and loops of fewer than 16 iterations unvectorized).  The
+rules that the density's hot loop calls are therefore written here directly
+as LLVM vector instructions (``<4 x double>``), through numba intrinsics:
 
-Method (the textbook one): ``x = k ln2 + r`` with ``k`` the integer nearest
-``x / ln2`` (by the ``1.5 * 2^52`` rounding trick, which also leaves ``k``
-in the low bits of the sum), ``|r| <= ln2 / 2``, ``ln2`` split in two parts
-so that ``k ln2`` is exact to 2^-60; ``exp(r)`` by its Taylor polynomial of
-degree 13 (truncation below 4e-18 relative), its terms of degree 2 and up by
-Estrin's scheme and the last two steps by Horner's (see :func:`exp_lanes`);
-``2^k`` assembled from its
-exponent bits in two halves, so that results in the subnormal range round
-once more instead of failing.  Measured against numpy's ``exp`` on 2e5
-points of ``[-750, 0]``: at most 1.01 ulp for normal results
-(``tests/test_simd.py``).
+* :func:`gauss_cauchy_sum` builds ``sum_i w_i exp(-q y_i) / y_i`` with ``y_i = 1 +
+  (mid + half x_i)^2``, the Gauss-Legendre rules of Owen's T function
+  (:mod:`.owens_t`), for any number of nodes that is a multiple of 4;
+* :func:`inverse_sqrt_sum` builds ``sum_i w_i / ((a + s_i) sqrt(b + s_i))``, its
+  Gauss-Laguerre tails.
+
+Each lane is rounded as the scalar expression it stands for (correctly
+rounded ``fmul``, ``fadd``, ``fdiv`` and ``llvm.sqrt``, no reassociation; the
+exp's own multiply-adds fused by ``llvm.fma``); only the order of the final
+sum over the nodes differs from a loop's.
+
+The exp (:func:`exp_lanes` is the same code on one lane, for tests and
+scalar callers), the textbook method: ``x = k ln2 + r`` with ``k`` the
+integer nearest ``x / ln2`` (by the ``1.5 * 2^52`` rounding trick, which also
+leaves ``k`` in the low bits of the sum), ``|r| <= ln2 / 2``, ``ln2`` split in
+two parts so that ``k ln2`` is exact to 2^-60; ``exp(r)`` by its Taylor
+polynomial of degree 13 (truncation below 4e-18 relative), its terms of
+degree 2 and up by Estrin's scheme (pairs, then powers of ``r^2``: six
+dependent multiply-adds instead of Horner's thirteen, which matters to a
+rule that waits for its exps) and the last two steps by Horner's, which set
+the rounding; ``2^k`` assembled from its exponent bits in two halves, so
+that results in the subnormal range round once more instead of failing.
+Measured against numpy's ``exp`` on 2e5 points of ``[-750, 0]``: at most
+1.01 ulp for normal results (``tests/test_simd.py``).
 """
 
 import math
@@ -24,9 +39,9 @@ import numpy as np
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
-from numba.extending import intrinsic, register_jitable
+from numba.extending import intrinsic
 
-__all__ = ["exp_lanes", "inverse_sqrt_sum"]
+__all__ = ["exp_lanes", "gauss_cauchy_sum", "inverse_sqrt_sum"]
 
 _LOG2E = 1.0 / math.log(2.0)
 # ln 2 = _LN2_HI + _LN2_LO, _LN2_HI with 32 significant bits: k _LN2_HI is exact for |k| < 2^20.
@@ -38,102 +53,141 @@ _TAYLOR = np.array([1.0 / math.factorial(i) for i in range(14)])
 _EXP_MIN = -746.0  # exp(-746) rounds to 0
 _EXP_MAX = 709.0
 
-
-@intrinsic
-def _bits(typingctx, x):
-    """The bits of a float64 as an int64."""
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.IntType(64))
-    return types.int64(types.float64), codegen
-
-
-@intrinsic
-def _from_bits(typingctx, x):
-    """The float64 whose bits are the int64 ``x``."""
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.DoubleType())
-    return types.float64(types.int64), codegen
-
-
-@register_jitable(fastmath={"contract"})
-def exp_lanes(x):
-    """``exp(x)`` for ``x <= 709`` (not NaN), within about 1 ulp; 0 below -746.
-
-    Compiled into each caller (``register_jitable``, not a cached kernel of
-    its own), where LLVM inlines it and so can vectorize the caller's loop:
-    a cached function is linked as machine code, which LLVM cannot inline,
-    and a call stops the vectorization.  Its instructions keep their own
-    flags: ``contract`` (multiply-adds fused, which only removes roundings)
-    and nothing else, so that a caller's ``reassoc`` cannot regroup the
-    range reduction.
-    """
-    x = min(max(x, _EXP_MIN), _EXP_MAX)
-    t = x * _LOG2E + _ROUND
-    k_float = t - _ROUND
-    r = (x - k_float * _LN2_HI) - k_float * _LN2_LO
-    # The terms of degree 2 to 13 by Estrin's scheme (pairs, then powers of
-    # r^2): six dependent multiply-adds instead of Horner's thirteen.  A
-    # quadrature rule that cannot overlap its exps with other work waits for
-    # them (a 16-point Owen's T rule: 43 -> 37 ns when each depends on the
-    # last).  The last two steps are Horner's and set the rounding; the
-    # rest's rounding is scaled by r^2 <= 0.12 (the same 1 ulp against
-    # numpy's exp, 0.84 ulp against 40 digits, as Horner's 0.82).
-    r2 = r * r
-    r4 = r2 * r2
-    r8 = r4 * r4
-    high = (((_TAYLOR[2] + _TAYLOR[3] * r) + (_TAYLOR[4] + _TAYLOR[5] * r) * r2)
-            + ((_TAYLOR[6] + _TAYLOR[7] * r) + (_TAYLOR[8] + _TAYLOR[9] * r) * r2) * r4
-            + ((_TAYLOR[10] + _TAYLOR[11] * r) + (_TAYLOR[12] + _TAYLOR[13] * r) * r2) * r8)
-    p = (high * r + _TAYLOR[1]) * r + _TAYLOR[0]
-    k = _bits(t) - _ROUND_BITS
-    k1 = k >> 1
-    k2 = k - k1
-    return p * _from_bits((k1 + 1023) << 52) * _from_bits((k2 + 1023) << 52)
-
-
 _LANES = 4
+_F64 = ir.DoubleType()
+_VEC = ir.VectorType(_F64, _LANES)
+_I32 = ir.IntType(32)
+_I64_VEC = ir.VectorType(ir.IntType(64), _LANES)
+
+
+def _const(values):
+    """A vector constant: one value in every lane, or one value per lane."""
+    if np.ndim(values) == 0:
+        values = [values] * _LANES
+    return ir.Constant(_VEC, [float(v) for v in values])
+
+
+def _splat(builder, x):
+    """The scalar ``x`` in every lane."""
+    v = builder.insert_element(ir.Constant(_VEC, ir.Undefined), x, ir.Constant(_I32, 0))
+    return builder.shuffle_vector(v, v, ir.Constant(ir.VectorType(_I32, _LANES), [0] * _LANES))
+
+
+def _vector_function(builder, name, n_args):
+    return cgutils.get_or_insert_function(builder.module, ir.FunctionType(_VEC, [_VEC] * n_args),
+                                          f"llvm.{name}.v{_LANES}f64")
+
+
+def _fma(builder, a, b, c):
+    """``a b + c`` rounded once, in every lane."""
+    return builder.call(_vector_function(builder, "fma", 3), [a, b, c])
+
+
+def _lane_sum(builder, parts):
+    """The sum of every lane of every vector in ``parts`` (pairwise)."""
+    while len(parts) > 1:
+        parts = [builder.fadd(parts[i], parts[i + 1]) if i + 1 < len(parts) else parts[i]
+                 for i in range(0, len(parts), 2)]
+    lanes = [builder.extract_element(parts[0], ir.Constant(_I32, t)) for t in range(_LANES)]
+    return builder.fadd(builder.fadd(lanes[0], lanes[1]), builder.fadd(lanes[2], lanes[3]))
+
+
+def _exp_vector(builder, x):
+    """``exp`` of every lane of ``x`` (see the module docstring); ``x`` clamped to ``[-746, 709]``."""
+    x = builder.call(_vector_function(builder, "maxnum", 2), [x, _const(_EXP_MIN)])
+    x = builder.call(_vector_function(builder, "minnum", 2), [x, _const(_EXP_MAX)])
+    t = _fma(builder, x, _const(_LOG2E), _const(_ROUND))
+    k_neg = builder.fsub(_const(_ROUND), t)  # -k, exactly
+    r = _fma(builder, k_neg, _const(_LN2_HI), x)
+    r = _fma(builder, k_neg, _const(_LN2_LO), r)
+    r2 = builder.fmul(r, r)
+    r4 = builder.fmul(r2, r2)
+    r8 = builder.fmul(r4, r4)
+    pairs = [_fma(builder, _const(_TAYLOR[i + 1]), r, _const(_TAYLOR[i])) for i in range(2, 14, 2)]
+    quads = [_fma(builder, pairs[i + 1], r2, pairs[i]) for i in range(0, 6, 2)]
+    high = _fma(builder, quads[2], r8, _fma(builder, quads[1], r4, quads[0]))
+    p = _fma(builder, _fma(builder, high, r, _const(_TAYLOR[1])), r, _const(_TAYLOR[0]))
+    k = builder.sub(builder.bitcast(t, _I64_VEC), ir.Constant(_I64_VEC, [_ROUND_BITS] * _LANES))
+    k1 = builder.ashr(k, ir.Constant(_I64_VEC, [1] * _LANES))
+    k2 = builder.sub(k, k1)
+    bias = ir.Constant(_I64_VEC, [1023] * _LANES)
+    shift = ir.Constant(_I64_VEC, [52] * _LANES)
+    s1 = builder.bitcast(builder.shl(builder.add(k1, bias), shift), _VEC)
+    s2 = builder.bitcast(builder.shl(builder.add(k2, bias), shift), _VEC)
+    return builder.fmul(builder.fmul(p, s1), s2)
+
+
+@intrinsic
+def exp_lanes(typingctx, x):
+    """``exp(x)`` for a float64 ``x <= 709`` (not NaN), within about 1 ulp; 0 below -746.
+
+    The exp of the vector rules on one lane (see the module docstring).
+    """
+    def codegen(context, builder, signature, args):
+        v = _exp_vector(builder, _splat(builder, args[0]))
+        return builder.extract_element(v, ir.Constant(_I32, 0))
+    return types.float64(types.float64), codegen
+
+
+def _checked_rule(nodes, weights):
+    nodes = [float(v) for v in nodes]
+    weights = [float(v) for v in weights]
+    if len(nodes) != len(weights) or not nodes or len(nodes) % _LANES:
+        raise ValueError(f"nodes and weights need one length, a positive multiple of {_LANES}")
+    return nodes, weights
+
+
+def gauss_cauchy_sum(nodes, weights):
+    """An intrinsic ``f(q, mid, half) = sum_i weights[i] exp(-q y_i) / y_i``, ``y_i = 1 + (mid + half nodes[i])^2``.
+
+    Four nodes per instruction, each rounded as the scalar expression
+    ``w_i * exp(-q * y_i) / y_i`` with ``x_i = mid + half * nodes[i]`` and
+    ``y_i = 1 + x_i * x_i`` (no fused multiply-adds there, so that numpy can
+    check it exactly: with ``q y`` up to 700, one rounding less in ``y``
+    changes the exp by 1e-13), :func:`exp_lanes` for the exp.  The number of
+    nodes must be a positive multiple of 4.
+    """
+    nodes, weights = _checked_rule(nodes, weights)
+
+    @intrinsic
+    def rule_sum(typingctx, q, mid, half):
+        def codegen(context, builder, signature, args):
+            neg_q = _splat(builder, builder.fneg(args[0]))
+            mid_v, half_v = _splat(builder, args[1]), _splat(builder, args[2])
+            parts = []
+            for lo in range(0, len(nodes), _LANES):
+                x = builder.fadd(mid_v, builder.fmul(half_v, _const(nodes[lo:lo + _LANES])))
+                y = builder.fadd(_const(1.0), builder.fmul(x, x))
+                e = _exp_vector(builder, builder.fmul(neg_q, y))
+                parts.append(builder.fdiv(builder.fmul(_const(weights[lo:lo + _LANES]), e), y))
+            return _lane_sum(builder, parts)
+        return types.float64(types.float64, types.float64, types.float64), codegen
+
+    return rule_sum
 
 
 def inverse_sqrt_sum(shifts, weights):
     """An intrinsic ``f(a, b) = sum_i weights[i] / ((a + shifts[i]) sqrt(b + shifts[i]))``, four terms per instruction.
 
     For a rule whose nodes enter as constant shifts (a Gauss-Laguerre tail,
-    :func:`~.owens_t._tail_shadow`).  LLVM does not vectorize such a loop by
-    itself: numba's ``math.sqrt`` is a call of libm's ``sqrt`` (which may set
-    ``errno``), and its cost model keeps short loops of divisions scalar.
-    Here the loop is written as vector instructions (``<4 x double>``,
-    ``llvm.sqrt``, ``fdiv``, each correctly rounded; no reassociation within a
-    term), the lanes summed at the end: only the order of the sum differs
-    from a plain loop.  Callers pass ``b + shifts[i] >= 0`` and
+    :func:`~.owens_t._tail_shadow`).  Callers pass ``b + shifts[i] >= 0`` and
     ``(a + shifts[i]) sqrt(b + shifts[i]) > 0``.  The number of terms must be
-    a multiple of 4.
+    a positive multiple of 4.
     """
-    shifts = [float(v) for v in shifts]
-    weights = [float(v) for v in weights]
-    if len(shifts) != len(weights) or len(shifts) % _LANES:
-        raise ValueError(f"shifts and weights need one length, a multiple of {_LANES}")
-    vec = ir.VectorType(ir.DoubleType(), _LANES)
-    i32 = ir.IntType(32)
-
-    def splat(builder, x):
-        v = builder.insert_element(ir.Constant(vec, ir.Undefined), x, ir.Constant(i32, 0))
-        return builder.shuffle_vector(v, v, ir.Constant(ir.VectorType(i32, _LANES), [0] * _LANES))
+    shifts, weights = _checked_rule(shifts, weights)
 
     @intrinsic
     def lane_sum(typingctx, a, b):
         def codegen(context, builder, signature, args):
-            sqrt = cgutils.get_or_insert_function(builder.module, ir.FunctionType(vec, [vec]),
-                                                  "llvm.sqrt.v4f64")
-            av, bv = splat(builder, args[0]), splat(builder, args[1])
-            acc = ir.Constant(vec, [0.0] * _LANES)
+            sqrt = _vector_function(builder, "sqrt", 1)
+            a_v, b_v = _splat(builder, args[0]), _splat(builder, args[1])
+            parts = []
             for lo in range(0, len(shifts), _LANES):
-                shift = ir.Constant(vec, shifts[lo:lo + _LANES])
-                weight = ir.Constant(vec, weights[lo:lo + _LANES])
-                den = builder.fmul(builder.fadd(av, shift),
-                                   builder.call(sqrt, [builder.fadd(bv, shift)]))
-                acc = builder.fadd(acc, builder.fdiv(weight, den))
-            lanes = [builder.extract_element(acc, ir.Constant(i32, t)) for t in range(_LANES)]
-            return builder.fadd(builder.fadd(lanes[0], lanes[1]), builder.fadd(lanes[2], lanes[3]))
+                shift = _const(shifts[lo:lo + _LANES])
+                den = builder.fmul(builder.fadd(a_v, shift),
+                                   builder.call(sqrt, [builder.fadd(b_v, shift)]))
+                parts.append(builder.fdiv(_const(weights[lo:lo + _LANES]), den))
+            return _lane_sum(builder, parts)
         return types.float64(types.float64, types.float64), codegen
 
     return lane_sum
