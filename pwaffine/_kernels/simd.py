@@ -55,32 +55,39 @@ _EXP_MAX = 709.0
 
 _LANES = 4
 _F64 = ir.DoubleType()
-_VEC = ir.VectorType(_F64, _LANES)
 _I32 = ir.IntType(32)
-_I64_VEC = ir.VectorType(ir.IntType(64), _LANES)
 
 
-def _const(values):
+def _vec(lanes):
+    return ir.VectorType(_F64, lanes)
+
+
+def _const(values, lanes=_LANES):
     """A vector constant: one value in every lane, or one value per lane."""
     if np.ndim(values) == 0:
-        values = [values] * _LANES
-    return ir.Constant(_VEC, [float(v) for v in values])
+        values = [values] * lanes
+    return ir.Constant(_vec(len(values)), [float(v) for v in values])
 
 
-def _splat(builder, x):
+def _int_const(value, lanes):
+    return ir.Constant(ir.VectorType(ir.IntType(64), lanes), [int(value)] * lanes)
+
+
+def _splat(builder, x, lanes):
     """The scalar ``x`` in every lane."""
-    v = builder.insert_element(ir.Constant(_VEC, ir.Undefined), x, ir.Constant(_I32, 0))
-    return builder.shuffle_vector(v, v, ir.Constant(ir.VectorType(_I32, _LANES), [0] * _LANES))
+    v = builder.insert_element(ir.Constant(_vec(lanes), ir.Undefined), x, ir.Constant(_I32, 0))
+    return builder.shuffle_vector(v, v, ir.Constant(ir.VectorType(_I32, lanes), [0] * lanes))
 
 
-def _vector_function(builder, name, n_args):
-    return cgutils.get_or_insert_function(builder.module, ir.FunctionType(_VEC, [_VEC] * n_args),
-                                          f"llvm.{name}.v{_LANES}f64")
+def _vector_function(builder, name, n_args, lanes):
+    vec = _vec(lanes)
+    return cgutils.get_or_insert_function(builder.module, ir.FunctionType(vec, [vec] * n_args),
+                                          f"llvm.{name}.v{lanes}f64")
 
 
 def _fma(builder, a, b, c):
     """``a b + c`` rounded once, in every lane."""
-    return builder.call(_vector_function(builder, "fma", 3), [a, b, c])
+    return builder.call(_vector_function(builder, "fma", 3, a.type.count), [a, b, c])
 
 
 def _lane_sum(builder, parts):
@@ -88,32 +95,33 @@ def _lane_sum(builder, parts):
     while len(parts) > 1:
         parts = [builder.fadd(parts[i], parts[i + 1]) if i + 1 < len(parts) else parts[i]
                  for i in range(0, len(parts), 2)]
-    lanes = [builder.extract_element(parts[0], ir.Constant(_I32, t)) for t in range(_LANES)]
-    return builder.fadd(builder.fadd(lanes[0], lanes[1]), builder.fadd(lanes[2], lanes[3]))
+    lanes = [builder.extract_element(parts[0], ir.Constant(_I32, t)) for t in range(parts[0].type.count)]
+    while len(lanes) > 1:
+        lanes = [builder.fadd(lanes[i], lanes[i + 1]) for i in range(0, len(lanes), 2)]
+    return lanes[0]
 
 
 def _exp_vector(builder, x):
     """``exp`` of every lane of ``x`` (see the module docstring); ``x`` clamped to ``[-746, 709]``."""
-    x = builder.call(_vector_function(builder, "maxnum", 2), [x, _const(_EXP_MIN)])
-    x = builder.call(_vector_function(builder, "minnum", 2), [x, _const(_EXP_MAX)])
-    t = _fma(builder, x, _const(_LOG2E), _const(_ROUND))
-    k_neg = builder.fsub(_const(_ROUND), t)  # -k, exactly
-    r = _fma(builder, k_neg, _const(_LN2_HI), x)
-    r = _fma(builder, k_neg, _const(_LN2_LO), r)
+    n = x.type.count
+    x = builder.call(_vector_function(builder, "maxnum", 2, n), [x, _const(_EXP_MIN, n)])
+    x = builder.call(_vector_function(builder, "minnum", 2, n), [x, _const(_EXP_MAX, n)])
+    t = _fma(builder, x, _const(_LOG2E, n), _const(_ROUND, n))
+    k_neg = builder.fsub(_const(_ROUND, n), t)  # -k, exactly
+    r = _fma(builder, k_neg, _const(_LN2_HI, n), x)
+    r = _fma(builder, k_neg, _const(_LN2_LO, n), r)
     r2 = builder.fmul(r, r)
     r4 = builder.fmul(r2, r2)
     r8 = builder.fmul(r4, r4)
-    pairs = [_fma(builder, _const(_TAYLOR[i + 1]), r, _const(_TAYLOR[i])) for i in range(2, 14, 2)]
+    pairs = [_fma(builder, _const(_TAYLOR[i + 1], n), r, _const(_TAYLOR[i], n)) for i in range(2, 14, 2)]
     quads = [_fma(builder, pairs[i + 1], r2, pairs[i]) for i in range(0, 6, 2)]
     high = _fma(builder, quads[2], r8, _fma(builder, quads[1], r4, quads[0]))
-    p = _fma(builder, _fma(builder, high, r, _const(_TAYLOR[1])), r, _const(_TAYLOR[0]))
-    k = builder.sub(builder.bitcast(t, _I64_VEC), ir.Constant(_I64_VEC, [_ROUND_BITS] * _LANES))
-    k1 = builder.ashr(k, ir.Constant(_I64_VEC, [1] * _LANES))
+    p = _fma(builder, _fma(builder, high, r, _const(_TAYLOR[1], n)), r, _const(_TAYLOR[0], n))
+    k = builder.sub(builder.bitcast(t, ir.VectorType(ir.IntType(64), n)), _int_const(_ROUND_BITS, n))
+    k1 = builder.ashr(k, _int_const(1, n))
     k2 = builder.sub(k, k1)
-    bias = ir.Constant(_I64_VEC, [1023] * _LANES)
-    shift = ir.Constant(_I64_VEC, [52] * _LANES)
-    s1 = builder.bitcast(builder.shl(builder.add(k1, bias), shift), _VEC)
-    s2 = builder.bitcast(builder.shl(builder.add(k2, bias), shift), _VEC)
+    s1 = builder.bitcast(builder.shl(builder.add(k1, _int_const(1023, n)), _int_const(52, n)), _vec(n))
+    s2 = builder.bitcast(builder.shl(builder.add(k2, _int_const(1023, n)), _int_const(52, n)), _vec(n))
     return builder.fmul(builder.fmul(p, s1), s2)
 
 
@@ -124,16 +132,16 @@ def exp_lanes(typingctx, x):
     The exp of the vector rules on one lane (see the module docstring).
     """
     def codegen(context, builder, signature, args):
-        v = _exp_vector(builder, _splat(builder, args[0]))
+        v = _exp_vector(builder, _splat(builder, args[0], _LANES))
         return builder.extract_element(v, ir.Constant(_I32, 0))
     return types.float64(types.float64), codegen
 
 
-def _checked_rule(nodes, weights):
+def _checked_rule(nodes, weights, lanes):
     nodes = [float(v) for v in nodes]
     weights = [float(v) for v in weights]
-    if len(nodes) != len(weights) or not nodes or len(nodes) % _LANES:
-        raise ValueError(f"nodes and weights need one length, a positive multiple of {_LANES}")
+    if len(nodes) != len(weights) or not nodes or len(nodes) % lanes:
+        raise ValueError(f"nodes and weights need one length, a positive multiple of {lanes}")
     return nodes, weights
 
 
@@ -147,19 +155,20 @@ def gauss_cauchy_sum(nodes, weights):
     changes the exp by 1e-13), :func:`exp_lanes` for the exp.  The number of
     nodes must be a positive multiple of 4.
     """
-    nodes, weights = _checked_rule(nodes, weights)
+    nodes, weights = _checked_rule(nodes, weights, _LANES)
+    lanes = _LANES
 
     @intrinsic
     def rule_sum(typingctx, q, mid, half):
         def codegen(context, builder, signature, args):
-            neg_q = _splat(builder, builder.fneg(args[0]))
-            mid_v, half_v = _splat(builder, args[1]), _splat(builder, args[2])
+            neg_q = _splat(builder, builder.fneg(args[0]), lanes)
+            mid_v, half_v = _splat(builder, args[1], lanes), _splat(builder, args[2], lanes)
             parts = []
-            for lo in range(0, len(nodes), _LANES):
-                x = builder.fadd(mid_v, builder.fmul(half_v, _const(nodes[lo:lo + _LANES])))
-                y = builder.fadd(_const(1.0), builder.fmul(x, x))
+            for lo in range(0, len(nodes), lanes):
+                x = builder.fadd(mid_v, builder.fmul(half_v, _const(nodes[lo:lo + lanes])))
+                y = builder.fadd(_const(1.0, lanes), builder.fmul(x, x))
                 e = _exp_vector(builder, builder.fmul(neg_q, y))
-                parts.append(builder.fdiv(builder.fmul(_const(weights[lo:lo + _LANES]), e), y))
+                parts.append(builder.fdiv(builder.fmul(_const(weights[lo:lo + lanes]), e), y))
             return _lane_sum(builder, parts)
         return types.float64(types.float64, types.float64, types.float64), codegen
 
@@ -174,13 +183,13 @@ def inverse_sqrt_sum(shifts, weights):
     ``(a + shifts[i]) sqrt(b + shifts[i]) > 0``.  The number of terms must be
     a positive multiple of 4.
     """
-    shifts, weights = _checked_rule(shifts, weights)
+    shifts, weights = _checked_rule(shifts, weights, _LANES)
 
     @intrinsic
     def lane_sum(typingctx, a, b):
         def codegen(context, builder, signature, args):
-            sqrt = _vector_function(builder, "sqrt", 1)
-            a_v, b_v = _splat(builder, args[0]), _splat(builder, args[1])
+            sqrt = _vector_function(builder, "sqrt", 1, _LANES)
+            a_v, b_v = _splat(builder, args[0], _LANES), _splat(builder, args[1], _LANES)
             parts = []
             for lo in range(0, len(shifts), _LANES):
                 shift = _const(shifts[lo:lo + _LANES])
