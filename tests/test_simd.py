@@ -23,7 +23,7 @@ def _exp_many(x, out):
 
 @pytest.mark.parametrize("low, high", [(-1.0, 1.0), (-50.0, 0.0), (-708.0, -600.0), (0.0, 709.0)])
 def test_exp_lanes_within_an_ulp(low, high):
-    """Normal results within 1.1 relative ulp of a 50-digit exp (the loop is the vectorized one)."""
+    """Normal results within 1.1 relative ulp of a 50-digit exp (the rules' vector code, on one lane)."""
     rng = np.random.default_rng(0)
     x = rng.uniform(low, high, 4000)
     out = np.empty_like(x)

@@ -5,7 +5,8 @@ validates and precomputes.  This package imports nothing else of pwaffine.
 Every kernel is compiled by :func:`._jit.kernel` (or ``parallel_kernel``),
 cached on disk under a digest of all the kernel sources.
 
-* :mod:`.simd` -- elementary functions that LLVM can vectorize (exp);
+* :mod:`.simd` -- quadrature sums as vector instructions (four nodes at a
+  time), and their exp;
 * :mod:`.views` -- array views without an owner, for loops that bind many
   arrays per step (numba's reference counts are atomic);
 * :mod:`.special` -- erfcx, normal interval masses, truncated moments;

@@ -83,20 +83,19 @@ class _KernelCache(caching.FunctionCache):
     _impl_class = _KernelCacheImpl
 
 
-def _compile(fn, parallel, fastmath=False, inline=False):
-    dispatcher = nb.njit(parallel=parallel, fastmath=fastmath, inline="always" if inline else "never",
+def _compile(fn, parallel, inline=False):
+    dispatcher = nb.njit(parallel=parallel, inline="always" if inline else "never",
                          **_OPTIONS)(fn)
     dispatcher._cache = _KernelCache(dispatcher.py_func)
     return dispatcher
 
 
-def kernel(fn=None, *, fastmath=False, inline=False):
+def kernel(fn=None, *, inline=False):
     """Compile ``fn`` with numba (nopython, nogil, numpy error model), cached on disk.
 
-    ``fastmath`` (a set of LLVM flags, as numba's; used as
-    ``@kernel(fastmath=...)``) is for the few kernels whose rounding
-    analysis allows it, such as ``{"reassoc"}`` on a sum of positive terms,
-    which LLVM may then vectorize.
+    No kernel is compiled with numba's ``fastmath``: the rounding of every
+    operation is the one written (the vector rules of :mod:`.simd` are
+    written as vector instructions instead of relying on reassociation).
 
     ``inline=True`` has numba inline ``fn`` into each jitted caller
     (``inline="always"``, before LLVM sees the code).  Otherwise LLVM
@@ -106,8 +105,8 @@ def kernel(fn=None, *, fastmath=False, inline=False):
     (two dozen array structures passed by value).
     """
     if fn is None:
-        return functools.partial(kernel, fastmath=fastmath, inline=inline)
-    return _compile(fn, parallel=False, fastmath=fastmath, inline=inline)
+        return functools.partial(kernel, inline=inline)
+    return _compile(fn, parallel=False, inline=inline)
 
 
 def parallel_kernel(fn):
