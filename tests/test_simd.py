@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pwaffine._kernels.simd import exp_lanes, inverse_sqrt_sum
+from pwaffine._kernels.simd import exp_lanes, gauss_cauchy_sum, inverse_sqrt_sum
 
 _ULP_NORMAL = 2.0 ** -52  # relative spacing of doubles near 1
 _TINY = np.finfo(float).tiny
@@ -81,7 +81,8 @@ def test_inverse_sqrt_sum_matches_mpmath():
     assert np.max(np.abs(out - want) / want) <= 8 * _ULP_NORMAL
 
 
-@pytest.mark.parametrize("shifts, weights", [([1.0, 2.0, 3.0], [1.0, 1.0, 1.0]), ([1.0] * 4, [1.0] * 8)])
-def test_inverse_sqrt_sum_refuses_bad_lengths(shifts, weights):
+@pytest.mark.parametrize("factory", [inverse_sqrt_sum, gauss_cauchy_sum])
+@pytest.mark.parametrize("nodes, weights", [([1.0, 2.0, 3.0], [1.0, 1.0, 1.0]), ([1.0] * 4, [1.0] * 8), ([], [])])
+def test_vector_rules_refuse_bad_lengths(factory, nodes, weights):
     with pytest.raises(ValueError, match="multiple of 4"):
-        inverse_sqrt_sum(shifts, weights)
+        factory(nodes, weights)
