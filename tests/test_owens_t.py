@@ -222,3 +222,46 @@ def test_gl_rule_within_its_envelope(fall, a, length):
         rule = half * mp.fsum(mp.mpf(w) * f(mid + half * mp.mpf(x)) for x, w in zip(_OT_X, _OT_W))
         exact = mp.quad(f, mp.linspace(a, b, 17))
         assert float(abs(rule / exact - 1)) <= _gl_rel_err(fall)
+
+
+@pytest.mark.parametrize("n, bound_name, falls", [(12, "_GL_REL_ERR_12", [2.0, 8.0, 13.0]),
+                                                  (8, "_GL_REL_ERR_8", [2.0, 8.0, 13.0, 15.5])])
+@pytest.mark.parametrize("a, length", [(0.0, 1.0), (0.0, 0.9), (0.4, 0.6), (3.0, 1.0), (0.05, 0.95)])
+def test_far_band_rules_within_their_envelopes(n, bound_name, falls, a, length):
+    """The 12- and 8-point rules of a segment's far bands (nodes summed in 40 digits) are within their bounds."""
+    import pwaffine._kernels.owens_t as ot
+
+    x_nodes, w_nodes = np.polynomial.legendre.leggauss(n)
+    bound = getattr(ot, bound_name)
+    for fall in falls:
+        with mp.workdps(40):
+            b = a + length * math.sqrt(1.0 + a * a)
+            q = mp.mpf(fall) / ((mp.mpf(b) - a) * (mp.mpf(b) + a))
+            mid, half = (mp.mpf(a) + b) / 2, (mp.mpf(b) - a) / 2
+
+            def f(x):
+                return mp.exp(-q * (x * x - a * a)) / (1 + x * x)
+
+            rule = half * mp.fsum(mp.mpf(w) * f(mid + half * mp.mpf(x)) for x, w in zip(x_nodes, w_nodes))
+            exact = mp.quad(f, mp.linspace(a, b, 17))
+            assert float(abs(rule / exact - 1)) <= bound
+
+
+def test_gl_segment_bands_are_their_rules():
+    """``_gl_segment`` with ``band`` 1 and 2 evaluates the 12- and 8-point rules (numpy), with their bounds."""
+    from pwaffine._kernels.owens_t import _GL_REL_ERR_8, _GL_REL_ERR_12, _gl_segment
+
+    rng = np.random.default_rng(4)
+    for band, n, rel in [(1, 12, _GL_REL_ERR_12), (2, 8, _GL_REL_ERR_8)]:
+        x_nodes, w_nodes = np.polynomial.legendre.leggauss(n)
+        for _ in range(500):
+            q = rng.uniform(0.0, 50.0)
+            lo = rng.uniform(0.0, 3.0)
+            hi = lo + rng.uniform(1e-6, 1.0)
+            value, err = _gl_segment(q, lo, hi, band)
+            x = 0.5 * (lo + hi) + 0.5 * (hi - lo) * x_nodes
+            y = 1.0 + x * x
+            want = 0.5 * (hi - lo) * np.sum(w_nodes * np.exp(-q * y) / y) / (2.0 * math.pi)
+            if want > 1e-300:
+                assert abs(value / want - 1.0) <= 2e-15
+                assert err >= rel * value
