@@ -40,7 +40,9 @@ __all__ = ["OWENS_T_ABS_ERR", "edge_shadow", "owens_t", "owens_t_err"]
 
 #: Bound on the absolute error of :func:`owens_t` and of each call of
 #: :func:`_ot_segment` that drops nothing below a ``log_floor`` (measured
-#: worst: 6e-17).
+#: worst: 6e-17).  The bound a call returns can exceed it by the (far
+#: smaller) bounds of its far bands' cheaper rules, which were not measured
+#: against it.
 OWENS_T_ABS_ERR = 2e-16
 
 _OT_N = 16
@@ -155,14 +157,17 @@ def _ot_segment(q, lo, hi, log_floor):
     clipped (the part dropped is bounded and added to the error; with
     ``log_floor = -inf`` it is relative to the segment, not absolute, so
     that tiny shadows keep their relative accuracy).  The rest is cut into
-    panels, each integrated by a 16-point Gauss-Legendre rule
-    (:func:`_gl_segment`): a panel is at most as long as its distance from
-    the poles ``+-i``, and ends where the integrand has fallen by
-    ``_OT_PANEL_FALLS`` (13 and 26 nats) from the segment's near end, so
-    every panel before the last band falls by at most 13 nats and has a
-    relative error of at most 4e-15 (:func:`_gl_rel_err`).  A segment no
-    longer than its distance from the poles that falls by at most 13 nats is
-    one panel (most segments).
+    panels, each integrated by a Gauss-Legendre rule (:func:`_gl_segment`):
+    a panel is at most as long as its distance from the poles ``+-i``, and
+    ends where the integrand has fallen by ``_OT_PANEL_FALLS`` (13 and 26
+    nats) from the segment's near end.  The panels of the first band take
+    16 points and fall by at most 13 nats (relative error at most 4e-15,
+    :func:`_gl_rel_err`); those of the second and third bands take 12 and 8
+    points, whose larger relative bounds apply to values at most ``exp(-13)``
+    and ``exp(-26)`` times the near end's, and are added to the error
+    outside the cap ``OWENS_T_ABS_ERR`` (which was measured for 16 points).
+    A segment no longer than its distance from the poles that falls by at
+    most 13 nats is one panel (most segments).
     """
     small = min(abs(lo), abs(hi))
     big = max(abs(lo), abs(hi))
