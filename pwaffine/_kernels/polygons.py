@@ -136,8 +136,9 @@ def _log_term_mass(idx, tables, work, floor, ceiling):
 
     * **shares**: each of the ``n_terms`` terms may carry an error of
       ``FAN_RTOL / (2 n_terms) exp(top)``.  A term whose upper bound is
-      within its share is skipped: the distance ``d`` from the posterior
-      mean to the polygon gives ``P <= Q(d) <= min(exp(-d^2/2)/2, phi(d)/d)`` (also
+      within its share is skipped: first its bound from :func:`_prepare_terms`
+      (still in ``work[1]``), then the distance ``d`` from the posterior
+      mean to the polygon, which gives ``P <= Q(d) <= min(exp(-d^2/2)/2, phi(d)/d)`` (also
       checked against ``floor``, the skipping threshold of :mod:`.terms`);
     * **the pool**: a term whose error exceeds its share spends from the
       other half (``work[4][0]``, in log space; reset at the point's first
@@ -172,6 +173,13 @@ def _log_term_mass(idx, tables, work, floor, ceiling):
     budget = work[4]
     if ceiling == -math.inf:
         budget[0] = -math.inf  # log of the error spent from the pool so far
+    gauss = work[0][idx]
+    log_share = budget[1]  # the term's share, relative to the largest term so far
+    skip_below = max(floor, ceiling + log_share)
+    # The term's first bound (still in work[1], see .terms) within its share.
+    if work[1][idx] - gauss < skip_below:
+        tier[idx] = TIER_DISTANCE
+        return -math.inf
     m = _polygon_h(tables, work, k, j)
     if m == 0:
         tier[idx] = TIER_WHOLE_PLANE
@@ -181,8 +189,6 @@ def _log_term_mass(idx, tables, work, floor, ceiling):
     pnx = nx[j, lo:lo + m]
     pny = ny[j, lo:lo + m]
     d2 = polygon_distance_sq(pnx, pny, h, m)
-    log_share = budget[1]  # the term's share, relative to the largest term so far
-    skip_below = max(floor, ceiling + log_share)
     bound = 0.0
     if d2 > 0.0:
         # P <= Q(d) <= exp(-d^2/2)/2, and Q(d) <= phi(d)/d, whose log is
@@ -199,7 +205,6 @@ def _log_term_mass(idx, tables, work, floor, ceiling):
     if bound < skip_below:
         tier[idx] = TIER_DISTANCE
         return -math.inf
-    gauss = work[0][idx]
     p, err = std_polygon_mass_fan(pnx, pny, h, m, ceiling + log_share + _LOG_FLOOR_SHARE)
     # Far from underflow only: there the bound covers every dropped piece.
     if p - err > FAN_MIN_MASS:

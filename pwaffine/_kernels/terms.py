@@ -38,7 +38,8 @@ kind):
     less relative accuracy, as long as the error it adds to the density stays
     within the budget (each kind documents its rule).  For a point's first
     term no term is known yet and both are ``-inf``: a kind may reset any
-    per-point state of its scratch there.
+    per-point state of its scratch there.  During the call ``work[1][idx]``
+    still holds the term's upper bound (the term replaces it afterwards).
 
 Terms are numbered ``idx = k * n_components + j``.
 
