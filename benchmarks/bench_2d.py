@@ -10,7 +10,7 @@ skipped.  Baseline in the same run: the textbook closed form
 
 Where the time goes: on a subset of points, every term is classified as the
 kernel treats it (skipped by its first bound, skipped by the distance bound,
-loose polygon mass, full polygon mass, whole-plane region); the polygon masses
+skipped and paid from the error budget's pool, loose polygon mass, full polygon mass, whole-plane region); the polygon masses
 of each class are then timed alone on one thread, so the table shows how many
 terms of each kind a point has and what each costs.
 
@@ -57,8 +57,8 @@ def classify_terms(model, X):
     t = model._tables
     names = {kp.TIER_FIRST_BOUND: "skipped (first bound)",
              kp.TIER_DISTANCE: "skipped (distance bound or share)",
-             kp.TIER_WHOLE_PLANE: "whole plane", kp.TIER_FAN: "fan mass",
-             kp.TIER_LOOSE: "loose mass", kp.TIER_FULL: "full mass"}
+             kp.TIER_POOL: "skipped (pool)", kp.TIER_WHOLE_PLANE: "whole plane",
+             kp.TIER_FAN: "fan mass", kp.TIER_LOOSE: "loose mass", kp.TIER_FULL: "full mass"}
     counts = dict.fromkeys(names.values(), 0)
     polys = {"fan mass": [], "loose mass": [], "full mass": []}
     for _, work in t.point_terms(X):
