@@ -10,9 +10,10 @@ skipped.  Baseline in the same run: the textbook closed form
 
 Where the time goes: on a subset of points, every term is classified as the
 kernel treats it (skipped by its first bound, skipped by the distance bound,
-skipped and paid from the error budget's pool, loose polygon mass, full polygon mass, whole-plane region); the polygon masses
-of each class are then timed alone on one thread, so the table shows how many
-terms of each kind a point has and what each costs.
+skipped and paid from the error budget's pool, loose polygon mass, full
+polygon mass, whole-plane region); the polygon masses of each class are then
+timed alone on one thread, so the table shows how many terms of each kind a
+point has and what each costs.
 
 Gradient: ``logpdf_grad`` against ``logpdf`` on the same 5,000 points (target:
 at most 4x).  Population NLL: ``PopulationNLL`` of a ``2-8-8-2`` network

@@ -207,12 +207,17 @@ def test_fan_terms_stay_within_their_error_budget(model, seed):
                   * model.network.affine_regions().n_regions)
 
 
+def _benchmark_model(noise):
+    """The 2-D benchmark's model (``benchmarks/bench_2d.py``): a 2-8-8-3 network, J = 3."""
+    prior = GaussianMixture([0.3, 0.5, 0.2], [[-1.0, 0.5], [0.0, 0.0], [1.5, -0.5]],
+                            [0.3 * np.eye(2), [[0.5, 0.1], [0.1, 0.4]], 0.2 * np.eye(2)])
+    return PushforwardModel(prior, ReLUNetwork.random([2, 8, 8, 3], rng=0), noise)
+
+
 @pytest.mark.parametrize("noise", [0.01, 0.2, 1.0])
 def test_fan_budget_on_a_deep_network(noise):
     # The benchmark's network: many terms per point near the largest one.
-    prior = GaussianMixture([0.3, 0.5, 0.2], [[-1.0, 0.5], [0.0, 0.0], [1.5, -0.5]],
-                            [0.3 * np.eye(2), [[0.5, 0.1], [0.1, 0.4]], 0.2 * np.eye(2)])
-    model = PushforwardModel(prior, ReLUNetwork.random([2, 8, 8, 3], rng=0), noise)
+    model = _benchmark_model(noise)
     from pwaffine._kernels.polygons import FAN_RTOL
 
     X = model.sample(40, rng=np.random.default_rng(1))
@@ -227,9 +232,7 @@ def test_terms_skipped_from_the_pool_fit_the_pool():
     from pwaffine._kernels import polygons as kp
     from pwaffine._kernels.polygon_mass import log_std_polygon_mass
 
-    prior = GaussianMixture([0.3, 0.5, 0.2], [[-1.0, 0.5], [0.0, 0.0], [1.5, -0.5]],
-                            [0.3 * np.eye(2), [[0.5, 0.1], [0.1, 0.4]], 0.2 * np.eye(2)])
-    model = PushforwardModel(prior, ReLUNetwork.random([2, 8, 8, 3], rng=0), 0.2)
+    model = _benchmark_model(0.2)
     X = model.sample(40, rng=np.random.default_rng(2))
     model.logpdf(X[:1])
     t = model._tables

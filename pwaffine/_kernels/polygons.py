@@ -56,6 +56,8 @@ _LOG_SHARES = math.log(0.25 * FAN_RTOL)
 _FAN_POOL = 0.25 * FAN_RTOL
 _SKIP_POOL = 0.5 * FAN_RTOL
 _LOG_SKIP_POOL = math.log(_SKIP_POOL)
+# Where work[4] keeps the log of what each pool has spent (see _new_work).
+_FAN_SPENT, _SKIP_SPENT = 0, 3
 #: The fan drops shadow integrands below this fraction of a term's share.
 _LOG_FLOOR_SHARE = math.log(1e-3)
 
@@ -82,6 +84,19 @@ def _new_work(tables):
     budget = np.array([-math.inf, log_share, math.exp(log_share), -math.inf])
     return (np.empty(n_terms), np.empty(n_terms), np.empty((n_regions, 2)), np.empty(max_edges),
             budget, np.zeros(n_terms, np.int8))
+
+
+@kernel(inline=True)
+def _spend(budget, slot, gauss, amount, capacity):
+    """Pay ``amount`` from the pool whose log spend is ``budget[slot]`` if the pool then stays within ``capacity``; whether it did.
+
+    ``amount`` and ``capacity`` are in units of ``exp(gauss)``, the spend in log space.
+    """
+    spent = math.exp(budget[slot] - gauss) + amount
+    if spent <= capacity:
+        budget[slot] = gauss + math.log(spent)
+        return True
+    return False
 
 
 @kernel
@@ -190,8 +205,8 @@ def _log_term_mass(idx, tables, work, floor, ceiling):
     j = idx - k * n_components
     budget = work[4]
     if ceiling == -math.inf:
-        budget[0] = -math.inf  # log of the error spent from the fan's pool so far
-        budget[3] = -math.inf  # and from the skips' pool
+        budget[_FAN_SPENT] = -math.inf  # what the pools have spent (log)
+        budget[_SKIP_SPENT] = -math.inf
     gauss = work[0][idx]
     log_share = budget[1]  # the term's share, relative to the largest term so far
     skip_below = max(floor, ceiling + log_share)
@@ -227,12 +242,10 @@ def _log_term_mass(idx, tables, work, floor, ceiling):
         return -math.inf
     # Not within its share: the whole term, at most exp(gauss + bound), may
     # still be dropped, paid from the skips' pool (in units of exp(gauss)).
-    if bound < ceiling + _LOG_SKIP_POOL:
-        spent = math.exp(budget[3] - gauss) + math.exp(bound)
-        if spent <= _SKIP_POOL * math.exp(ceiling):
-            budget[3] = gauss + math.log(spent)
-            tier[idx] = TIER_POOL
-            return -math.inf
+    if bound < ceiling + _LOG_SKIP_POOL and _spend(budget, _SKIP_SPENT, gauss, math.exp(bound),
+                                                   _SKIP_POOL * math.exp(ceiling)):
+        tier[idx] = TIER_POOL
+        return -math.inf
     p, err = std_polygon_mass_fan(pnx, pny, h, m, ceiling + log_share + _LOG_FLOOR_SHARE)
     # Far from underflow only: there the bound covers every dropped piece.
     if p - err > FAN_MIN_MASS:
@@ -241,9 +254,7 @@ def _log_term_mass(idx, tables, work, floor, ceiling):
         if err <= budget[2] * top:
             tier[idx] = TIER_FAN
             return math.log(p)  # within its share
-        spent = math.exp(budget[0] - gauss) + err  # the fan's pool, with this term's error
-        if spent <= _FAN_POOL * top:
-            budget[0] = gauss + math.log(spent)
+        if _spend(budget, _FAN_SPENT, gauss, err, _FAN_POOL * top):
             tier[idx] = TIER_FAN
             return math.log(p)
     if bound - floor < LOOSE_WINDOW:
