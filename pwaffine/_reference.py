@@ -138,7 +138,7 @@ def logpdf_quad(model, x, epsrel=1e-12, n_sd=40.0):
 
     def log_integrand(z):
         fz = network._forward(np.array([[z]]))[0]
-        log_prior = special.logsumexp(log_norm_prior - 0.5 * ((z - mu) / sd) ** 2)
+        log_prior = np.logaddexp.reduce(log_norm_prior - 0.5 * ((z - mu) / sd) ** 2)
         return log_prior + log_norm_noise - 0.5 * (((x - fz) / noise) ** 2).sum()
 
     shift = max(log_integrand(z) for z in splits)
@@ -237,12 +237,14 @@ def logpdf_slices_2d(model, x, epsrel=1e-10, n_sd=12.0):
     C = prior.covariances[keep]
     slope = C[:, 1, 0] / C[:, 0, 0]
     cond_var = C[:, 1, 1] - C[:, 1, 0] * slope
+    sd0 = np.sqrt(C[:, 0, 0])
+    log_lam = np.log(lam) - np.log(sd0) - 0.5 * _LOG_2PI
 
     def log_inner(z1):
         # p(z1) p(x | z1): the conditional prior of z2 is a mixture with
         # weights proportional to lambda_j N(z1; mu_j1, C_j11).
-        log_w = np.log(lam) + stats.norm.logpdf(z1, mu[:, 0], np.sqrt(C[:, 0, 0]))
-        log_pz1 = special.logsumexp(log_w)
+        log_w = log_lam - 0.5 * ((z1 - mu[:, 0]) / sd0) ** 2
+        log_pz1 = np.logaddexp.reduce(log_w)
         cond = GaussianMixture(np.exp(log_w - log_pz1), (mu[:, 1] + slope * (z1 - mu[:, 0]))[:, None],
                                cond_var[:, None, None])
         sub = ReLUNetwork([W0[:, 1:2]] + list(net.weights[1:]),
@@ -253,12 +255,19 @@ def logpdf_slices_2d(model, x, epsrel=1e-10, n_sd=12.0):
     lo = float(np.min(prior.means[keep, 0] - n_sd * sd))
     hi = float(np.max(prior.means[keep, 0] + n_sd * sd))
     regions = net.affine_regions()
-    grid = np.linspace(lo, hi, 1001)
+    # Far from the data the integrand is a narrow peak: find it (a coarse grid,
+    # then a fine one around the coarse grid's best node, to a 1/4000 of the
+    # range) and split around it too.
+    grid = np.linspace(lo, hi, 201)
     values = np.array([log_inner(z) for z in grid])
+    best = grid[np.argmax(values)]
+    coarse = grid[1] - grid[0]
+    fine = np.linspace(max(lo, best - 2 * coarse), min(hi, best + 2 * coarse), 81)
+    grid = np.concatenate([grid, fine])
+    values = np.concatenate([values, [log_inner(z) for z in fine]])
     shift = values.max()
-    # Far from the data the integrand is a narrow peak: split around it too.
     peak = grid[np.argmax(values)]
-    step = grid[1] - grid[0]
+    step = (hi - lo) / 1000
     splits = np.unique(np.concatenate([[lo, hi], np.clip(regions.points[:, 0], lo, hi),
                                        np.clip(peak + step * np.array([-2, -0.5, 0.5, 2]), lo, hi)]))
     total = 0.0
