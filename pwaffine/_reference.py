@@ -251,12 +251,11 @@ def logpdf_slices_2d(model, x, epsrel=1e-10, n_sd=12.0):
                           [b0 + W0[:, 0] * z1] + list(net.biases[1:]), net.negative_slope)
         return log_pz1 + PushforwardModel(cond, sub, model.noise_vector).logpdf(x)[0]
 
-    sd = np.sqrt(prior.covariances[keep, 0, 0])
-    lo = float(np.min(prior.means[keep, 0] - n_sd * sd))
-    hi = float(np.max(prior.means[keep, 0] + n_sd * sd))
+    lo = float(np.min(mu[:, 0] - n_sd * sd0))
+    hi = float(np.max(mu[:, 0] + n_sd * sd0))
     regions = net.affine_regions()
     # Far from the data the integrand is a narrow peak: find it (a coarse grid,
-    # then a fine one around the coarse grid's best node, to a 1/4000 of the
+    # then a fine one around the coarse grid's best node, to 1/4000 of the
     # range) and split around it too.
     grid = np.linspace(lo, hi, 201)
     values = np.array([log_inner(z) for z in grid])
